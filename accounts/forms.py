@@ -1,0 +1,65 @@
+from django import forms
+from django.conf import settings
+
+from .models import User
+
+
+class SignupExtraForm(forms.Form):
+    """The names allauth's sign-up form does not ask for; allauth calls ``signup`` after saving."""
+
+    first_name = forms.CharField(max_length=150, label="First name", widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
+    last_name = forms.CharField(max_length=150, label="Last name", widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
+
+    field_order = ["email", "username", "first_name", "last_name", "password1", "password2"]
+
+    def signup(self, request, user):
+        user.first_name = self.cleaned_data["first_name"]
+        user.last_name = self.cleaned_data["last_name"]
+        user.save(update_fields=["first_name", "last_name"])
+
+
+class ProfileForm(forms.ModelForm):
+    avatar = forms.ImageField(
+        required=False,
+        label="Avatar",
+        help_text=f"JPEG, PNG, GIF or WebP, at most {settings.AVATAR_MAX_BYTES // (1024 * 1024)} MB. It is cropped to a square.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}),
+    )
+
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "username", "about"]
+        widgets = {"about": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {"username": "Letters, digits and @/./+/-/_ only. Others find you by it."}
+
+    def clean_username(self):
+        from allauth.account.adapter import get_adapter
+
+        username = self.cleaned_data["username"]
+        if username != self.instance.username:
+            # allauth's rules: the same as at sign-up (blacklist, uniqueness ignoring case).
+            username = get_adapter().clean_username(username)
+        return username
+
+
+class DeleteAccountForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        required=False,
+    )
+    confirm = forms.CharField(label="Type your username to confirm", required=True)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if not user.has_usable_password():
+            del self.fields["password"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("confirm") and cleaned["confirm"] != self.user.username:
+            self.add_error("confirm", "That is not your username.")
+        if "password" in self.fields and not self.user.check_password(cleaned.get("password") or ""):
+            self.add_error("password", "Your password is not correct.")
+        return cleaned

@@ -1,0 +1,86 @@
+"""Every change to a person's account outside allauth's own flows."""
+
+import io
+
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
+from django.contrib.auth import logout
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .models import User
+
+AVATAR_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
+
+
+def make_avatar(upload) -> ContentFile:
+    """Check an uploaded image and return it as a square PNG thumbnail.
+
+    The type is read from the bytes (Pillow), never from the name or the browser's header.
+    """
+    if upload.size > settings.AVATAR_MAX_BYTES:
+        raise ValidationError(f"The image is too large: at most {settings.AVATAR_MAX_BYTES // (1024 * 1024)} MB.")
+    try:
+        upload.seek(0)
+        with Image.open(upload) as probe:
+            image_format = probe.format
+            probe.verify()
+        upload.seek(0)
+        with Image.open(upload) as image:
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB")
+            square = ImageOps.fit(image, (settings.AVATAR_SIZE, settings.AVATAR_SIZE), Image.Resampling.LANCZOS)
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError, ValueError):
+        raise ValidationError("That file is not an image we can read.") from None
+    if image_format not in AVATAR_FORMATS:
+        raise ValidationError("Please upload a JPEG, PNG, GIF or WebP image.")
+    out = io.BytesIO()
+    square.save(out, format="PNG", optimize=True)
+    return ContentFile(out.getvalue(), name="avatar.png")
+
+
+@transaction.atomic
+def update_profile(*, user: User, first_name: str, last_name: str, username: str, about: str, avatar=None, clear_avatar: bool = False) -> User:
+    thumbnail = make_avatar(avatar) if avatar else None  # validate before anything is stored
+    user.first_name, user.last_name, user.username, user.about = first_name, last_name, username, about
+    old_avatar = user.avatar.name if (thumbnail or clear_avatar) else None
+    if thumbnail:
+        user.avatar.save(thumbnail.name, thumbnail, save=False)
+    elif clear_avatar:
+        user.avatar = ""
+    user.save()
+    if old_avatar:
+        storage = user.avatar.storage
+        transaction.on_commit(lambda: storage.delete(old_avatar))
+    return user
+
+
+@transaction.atomic
+def delete_account(*, user: User, request=None) -> None:
+    """Deactivate the account and remove personal data; messages stay, attributed to a ghost."""
+    old_avatar = user.avatar.name
+    storage = user.avatar.storage
+    user.username = f"deleted-{user.pk}"
+    user.first_name = ""
+    user.last_name = "" 
+    user.email = ""
+    user.about = ""
+    user.avatar = ""
+    user.last_seen = None
+    user.is_active = False
+    user.is_staff = False
+    user.is_superuser = False
+    user.set_unusable_password()
+    user.save()
+    EmailAddress.objects.filter(user=user).delete()
+    SocialAccount.objects.filter(user=user).delete()
+    Authenticator.objects.filter(user=user).delete()
+    if old_avatar:
+        transaction.on_commit(lambda: storage.delete(old_avatar))
+    if request is not None:
+        logout(request)

@@ -1,0 +1,17 @@
+"""Test overrides on top of the one settings module (which still reads the environment, so the
+suite runs against PostgreSQL + Redis when DATABASE_URL / REDIS_URL are set)."""
+
+from .settings import *  # noqa: F403
+from .settings import VAR_DIR
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
+# Tests serve static files straight from the source folders: no collectstatic needed.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
+    STORAGES["default"] = {**STORAGES["default"], "OPTIONS": {"location": str(VAR_DIR / "test-media")}}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

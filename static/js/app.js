@@ -1,0 +1,22 @@
+// Page-wide behaviour that needs no server: the sidebar toggle on narrow screens.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    const toggle = event.target.closest("[data-sidebar-toggle]");
+    if (!toggle) return;
+    const app = document.querySelector(".app");
+    const open = app.dataset.sidebarOpen !== "true";
+    app.dataset.sidebarOpen = String(open);
+    toggle.setAttribute("aria-expanded", String(open));
+    if (open) document.getElementById("sidebar").querySelector("a, button, input")?.focus();
+  });
+  document.addEventListener("keydown", function (event) {
+    const app = document.querySelector(".app");
+    if (event.key === "Escape" && app && app.dataset.sidebarOpen === "true") {
+      app.dataset.sidebarOpen = "false";
+      const toggle = document.querySelector("[data-sidebar-toggle]");
+      toggle.setAttribute("aria-expanded", "false");
+      toggle.focus();
+    }
+  });
+})();
