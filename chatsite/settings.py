@@ -9,7 +9,7 @@ import secrets
 from pathlib import Path
 
 import environ
-from csp.constants import NONE, SELF
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -176,6 +176,9 @@ ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = True
 ACCOUNT_CHANGE_EMAIL = True
+# Changing the email (then resetting the password through it) would hand the account to anyone
+# who finds a browser left signed in: email changes ask for the password again after 5 minutes.
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SESSION_REMEMBER = None
@@ -183,8 +186,10 @@ ACCOUNT_USERNAME_MIN_LENGTH = 3
 ACCOUNT_USERNAME_BLACKLIST = ["admin", "root", "system", "support", "all", "here", "everyone"]
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+ACCOUNT_FORMS = {"login": "accounts.entrance_forms.LoginForm"}
 ACCOUNT_ALLOW_SIGNUP = env.bool("ACCOUNT_ALLOW_SIGNUP", default=True)
-# allauth's defaults, spelt out so operators can see them; they are kept in CACHES["default"].
+# allauth's defaults (with verification by code), spelt out so operators can see them; they are
+# kept in CACHES["default"].
 ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
     "manage_email": "10/m/user",
@@ -193,9 +198,17 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password_from_key": "20/m/ip",
     "signup": "20/m/ip",
     "login": "30/m/ip",
+    "request_login_code": "20/m/ip,3/m/key",
     "login_failed": "10/m/ip,5/5m/key",
-    "confirm_email": "1/3m/key",
+    # One verification mail per address per 10 s. Longer would answer 429 to a person who signs
+    # up and then signs in again a minute later: with codes, a new mail (new code) is needed.
+    "confirm_email": "1/10s/key",
 }
+# Behind proxies you run (a load balancer), every request comes from the proxy's address, so the
+# per-IP limits above would be shared by everybody. Set TRUSTED_PROXY_COUNT to the number of such
+# proxies to rate-limit the client address they record in X-Forwarded-For instead. Never set it
+# without a proxy that overwrites X-Forwarded-For: clients could then pick their own address.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
@@ -299,7 +312,8 @@ CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
-        "style-src": [SELF],
+        # The nonce admits the one small per-user rule of the chat page ("my" messages).
+        "style-src": [SELF, NONCE],
         "img-src": [SELF, "data:", "blob:"],
         "media-src": [SELF, "blob:"],
         "connect-src": [SELF],

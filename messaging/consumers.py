@@ -1,27 +1,136 @@
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+"""The one WebSocket of a browser tab. Transport only: every change goes through messaging.services.
 
-from chatsite.realtime import user_group
+Client -> server frames (JSON): message.send, typing, read, delivered, resume, ping.
+Server -> client frames: the events of messaging.events, plus message.ack / error / history / pong.
+"""
+
+import json
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from chatsite.errors import ServiceError
+from chatsite.realtime import conversation_group, user_group
+
+from . import selectors, services
+from .events import render_message
 
 
-class ChatConsumer(AsyncJsonWebsocketConsumer):
-    """One socket per browser tab. Anonymous sockets are refused before the handshake completes."""
-
+class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=4401)
             return
         self.user = user
-        self.groups_joined = [user_group(user.pk)]
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        self.conversation_ids = set(await database_sync_to_async(selectors.list_conversation_ids)(user))
+        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        for conversation_id in self.conversation_ids:
+            await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
         await self.accept()
-        await self.send_json({"type": "hello", "user_id": user.pk})
+        await self._send({"type": "hello", "user_id": user.pk})
 
     async def disconnect(self, code):
-        for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        if not hasattr(self, "user"):
+            return
+        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+        for conversation_id in self.conversation_ids:
+            await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
 
-    async def receive_json(self, content, **kwargs):
-        if content.get("type") == "ping":
-            await self.send_json({"type": "pong"})
+    async def _send(self, payload: dict) -> None:
+        await self.send(text_data=json.dumps(payload))
+
+    # --- frames from the browser -----------------------------------------------------------
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            frame = json.loads(text_data or "")
+            frame_type = frame["type"]
+        except (ValueError, KeyError, TypeError):
+            await self._send({"type": "error", "error": "That frame is not valid JSON with a type."})
+            return
+        handler = self.FRAME_HANDLERS.get(frame_type)
+        if handler is None:
+            await self._send({"type": "error", "error": f"Unknown frame type {frame_type!r}."})
+            return
+        try:
+            await handler(self, frame)
+        except ServiceError as error:
+            await self._send({"type": "error", "for": frame_type, "client_id": frame.get("client_id"),
+                              "conversation": frame.get("conversation"), "error": error.message})
+
+    async def _on_send(self, frame):
+        result = await database_sync_to_async(services.send_message)(
+            user=self.user, conversation_id=frame.get("conversation"), body=frame.get("body"),
+            client_id=frame.get("client_id") or "", reply_to_id=frame.get("reply_to") or None,
+        )
+        message = result.message
+        await self._send({"type": "message.ack", "client_id": message.client_id, "conversation": message.conversation_id,
+                          "seq": message.seq, "id": message.pk, "duplicate": not result.created})
+
+    async def _on_typing(self, frame):
+        await database_sync_to_async(services.notify_typing)(user=self.user, conversation_id=frame.get("conversation"))
+
+    async def _on_read(self, frame):
+        await database_sync_to_async(services.mark_read)(user=self.user, conversation_id=frame.get("conversation"), seq=frame.get("seq"))
+
+    async def _on_delivered(self, frame):
+        await database_sync_to_async(services.mark_delivered)(user=self.user, conversation_id=frame.get("conversation"), seq=frame.get("seq"))
+
+    async def _on_resume(self, frame):
+        """Everything after the last seq the tab holds, oldest first, in pages of at most 200."""
+        payload = await database_sync_to_async(self._history_after)(frame.get("conversation"), frame.get("after_seq"))
+        await self._send(payload)
+
+    def _history_after(self, conversation_id, after_seq) -> dict:
+        membership = selectors.access_membership(self.user, conversation_id)
+        try:
+            after_seq = max(int(after_seq), 0)
+        except (TypeError, ValueError):
+            raise ServiceError("Resume needs the last message number the page holds.") from None
+        messages, more = selectors.list_messages(membership.conversation_id, after_seq=after_seq, limit=200)
+        starred = selectors.starred_ids(self.user, messages)
+        return {
+            "type": "history", "conversation": membership.conversation_id, "after_seq": after_seq, "more": more,
+            "messages": [{"seq": m.seq, "id": m.pk, "client_id": m.client_id if m.sender_id == self.user.pk else "",
+                          "sender_id": m.sender_id, "html": render_message(m, starred=starred)} for m in messages],
+        }
+
+    async def _on_ping(self, frame):
+        await self._send({"type": "pong"})
+
+    FRAME_HANDLERS = {
+        "message.send": _on_send,
+        "typing": _on_typing,
+        "read": _on_read,
+        "delivered": _on_delivered,
+        "resume": _on_resume,
+        "ping": _on_ping,
+    }
+
+    # --- events from the channel layer: the text was serialised once by messaging.events ------
+    async def forward(self, event):
+        await self.send(text_data=event["text"])
+
+    message_created = forward
+    message_updated = forward
+    receipt_updated = forward
+    conversation_changed = forward
+    notification_created = forward
+
+    async def typing_started(self, event):
+        if event["user_id"] != self.user.pk:  # nobody needs to see their own typing
+            await self.send(text_data=event["text"])
+
+    async def conversation_joined(self, event):
+        conversation_id = event["conversation_id"]
+        if conversation_id not in self.conversation_ids:
+            self.conversation_ids.add(conversation_id)
+            await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
+        await self.send(text_data=event["text"])
+
+    async def conversation_left(self, event):
+        conversation_id = event["conversation_id"]
+        self.conversation_ids.discard(conversation_id)
+        await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
+        await self.send(text_data=event["text"])
+

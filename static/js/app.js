@@ -20,3 +20,22 @@
     }
   });
 })();
+
+// A refused htmx request says why in plain text; show it where everyone (and screen readers) notice.
+(function () {
+  "use strict";
+  function toast(text) {
+    const region = document.getElementById("toasts");
+    if (!region || !text) return;
+    const item = document.createElement("p");
+    item.className = "toast";
+    item.textContent = text;
+    region.append(item);
+    setTimeout(() => item.remove(), 6000);
+  }
+  document.addEventListener("htmx:responseError", (event) => {
+    toast(event.detail.xhr.responseText.slice(0, 300) || "Something went wrong. Please try again.");
+  });
+  document.addEventListener("htmx:sendError", () => toast("You appear to be offline. Please try again."));
+  window.chatToast = toast;
+})();

@@ -1,0 +1,82 @@
+"""Real-time events of the messaging app.
+
+Each event is built once per change, whatever the number of recipients: its HTML is rendered once
+and its JSON text serialised once; the consumer forwards ``text`` to the socket untouched.
+"Mine vs theirs" comes from data-sender-id and a per-user CSS rule in the page.
+"""
+
+import json
+
+from django.template.loader import render_to_string
+
+from .models import Membership, Message
+from .selectors import reaction_summary
+
+
+def _event(event_type: str, payload: dict, **routing) -> dict:
+    """``routing`` keys are read by the consumer itself; ``text`` goes to the browser as it is."""
+    return {"type": event_type, "text": json.dumps({"type": event_type, **payload}), **routing}
+
+
+def render_message(message: Message, *, starred: set[int] = frozenset()) -> str:
+    return render_to_string("messaging/partials/message.html", {
+        "message": message, "reactions": reaction_summary(message), "starred": message.pk in starred,
+    })
+
+
+def message_created(message: Message) -> dict:
+    return _event("message.created", {
+        "conversation": message.conversation_id,
+        "seq": message.seq,
+        "id": message.pk,
+        "client_id": message.client_id,
+        "sender_id": message.sender_id,
+        "sender_name": message.sender.display_name if message.sender else "",
+        "preview": message.preview,
+        "created_at": message.created_at.isoformat(),
+        "html": render_message(message),
+    })
+
+
+def message_updated(message: Message) -> dict:
+    return _event("message.updated", {
+        "conversation": message.conversation_id,
+        "seq": message.seq,
+        "id": message.pk,
+        "preview": message.preview,
+        "html": render_message(message),
+    })
+
+
+def receipt_updated(membership: Membership) -> dict:
+    return _event("receipt.updated", {
+        "conversation": membership.conversation_id,
+        "user_id": membership.user_id,
+        "read_seq": membership.last_read_seq,
+        "delivered_seq": membership.last_delivered_seq,
+    })
+
+
+def typing(*, conversation_id: int, user) -> dict:
+    return _event("typing.started", {"conversation": conversation_id, "user_id": user.pk, "name": user.first_name or user.username},
+                  user_id=user.pk)
+
+
+def conversation_changed(membership: Membership) -> dict:
+    """Per-user state changed (pin, mute, read): the user's other tabs refresh that list entry."""
+    return _event("conversation.changed", {
+        "conversation": membership.conversation_id,
+        "pinned": membership.pinned,
+        "muted": membership.muted,
+        "unread": membership.unread_count,
+    })
+
+
+def conversation_joined(*, conversation_id: int, user_id: int) -> dict:
+    """Tells the user's sockets to subscribe to a conversation they were just added to."""
+    return _event("conversation.joined", {"conversation": conversation_id}, conversation_id=conversation_id, user_id=user_id)
+
+
+def conversation_left(*, conversation_id: int, user_id: int) -> dict:
+    """Tells the user's sockets to unsubscribe at once (removal takes effect immediately)."""
+    return _event("conversation.left", {"conversation": conversation_id}, conversation_id=conversation_id, user_id=user_id)

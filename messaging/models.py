@@ -1,0 +1,130 @@
+"""Conversations, memberships, messages. One Conversation model serves direct, group and assistant
+chats; per-user state (role, pin, mute, read watermark) lives on Membership."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Conversation(models.Model):
+    class Kind(models.TextChoices):
+        DIRECT = "direct", "Direct"
+        GROUP = "group", "Group"
+        ASSISTANT = "assistant", "Assistant"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    title = models.CharField(max_length=100, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    avatar = models.ImageField(upload_to="conversation-avatars/", blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # "<smaller user id>:<larger user id>" for direct chats: the database keeps one chat per pair.
+    direct_key = models.CharField(max_length=41, unique=True, null=True, blank=True)
+    # The seq allocator: the last seq handed out. Messages are numbered 1, 2, 3... without gaps.
+    last_seq = models.PositiveBigIntegerField(default=0)
+    last_message = models.ForeignKey("Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self):
+        return self.title or f"{self.get_kind_display()} #{self.pk}"
+
+    @staticmethod
+    def make_direct_key(user_a_id: int, user_b_id: int) -> str:
+        low, high = sorted((user_a_id, user_b_id))
+        return f"{low}:{high}"
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    pinned = models.BooleanField(default=False)
+    muted = models.BooleanField(default=False)
+    # Watermarks: every message with seq <= last_read_seq has been seen by this member.
+    last_read_seq = models.PositiveBigIntegerField(default=0)
+    last_delivered_seq = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["conversation", "user"], name="one_membership_per_user")]
+        indexes = [models.Index(fields=["user", "-pinned"])]
+
+    def __str__(self):
+        return f"{self.user} in {self.conversation} ({self.role})"
+
+    @property
+    def unread_count(self) -> int:
+        return max(self.conversation.last_seq - self.last_read_seq, 0)
+
+
+class Message(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        IMAGE = "image", "Image"
+        FILE = "file", "File"
+        AUDIO = "audio", "Audio"
+        VIDEO = "video", "Video"
+        LINK = "link", "Link"
+        SYSTEM = "system", "System"
+        CALL = "call", "Call"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveBigIntegerField()
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEXT)
+    body = models.TextField(blank=True)
+    # The sanitised HTML of body, made once at write time so that reads never re-render markdown.
+    body_html = models.TextField(blank=True)
+    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Made by the sending client; a retried send with the same id is stored once.
+    client_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="one_message_per_seq"),
+            models.UniqueConstraint(fields=["sender", "client_id"], condition=~Q(client_id=""), name="one_message_per_client_id"),
+        ]
+
+    def __str__(self):
+        return f"#{self.seq} in {self.conversation_id}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def preview(self) -> str:
+        if self.is_deleted:
+            return "Message deleted"
+        if self.kind != self.Kind.TEXT and not self.body:
+            return self.get_kind_display()
+        text = " ".join(self.body.split())
+        return text[:80] + ("…" if len(text) > 80 else "")
+
+
+class Reaction(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    emoji = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "user", "emoji"], name="one_reaction_per_emoji")]
+
+
+class Star(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stars")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "message"], name="one_star_per_message")]
+        indexes = [models.Index(fields=["user", "-created_at"])]

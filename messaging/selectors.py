@@ -1,0 +1,153 @@
+"""Reads. ``access_*`` fetch and authorise in one call: a non-member gets NotFound, never a hint
+that the thing exists."""
+
+from collections import defaultdict
+
+from django.db.models import Prefetch, Q
+
+from accounts.models import User
+from chatsite.errors import NotFound
+
+from .models import Conversation, Membership, Message, Reaction, Star
+
+PAGE_SIZE = 50
+
+
+def access_membership(user, conversation_id) -> Membership:
+    try:
+        return Membership.objects.select_related("conversation").get(conversation_id=int(conversation_id), user=user)
+    except (Membership.DoesNotExist, TypeError, ValueError):
+        raise NotFound("That conversation does not exist or you are not a member of it.") from None
+
+
+def access_message(user, message_id) -> Message:
+    try:
+        message = Message.objects.select_related("conversation", "sender").get(pk=int(message_id))
+    except (Message.DoesNotExist, TypeError, ValueError):
+        raise NotFound("That message does not exist.") from None
+    if not Membership.objects.filter(conversation_id=message.conversation_id, user=user).exists():
+        raise NotFound("That message does not exist.")
+    return message
+
+
+def list_conversation_ids(user) -> list[int]:
+    return list(Membership.objects.filter(user=user).values_list("conversation_id", flat=True))
+
+
+def list_member_ids(conversation_id: int) -> list[int]:
+    return list(Membership.objects.filter(conversation_id=conversation_id).values_list("user_id", flat=True))
+
+
+def _with_counterparts(user, memberships: list[Membership]) -> list[Membership]:
+    """Give each direct chat's membership ``.counterpart``: the other person (one query for all)."""
+    direct_ids = [m.conversation_id for m in memberships if m.conversation.kind == Conversation.Kind.DIRECT]
+    others = {}
+    if direct_ids:
+        for other in (Membership.objects.filter(conversation_id__in=direct_ids).exclude(user=user)
+                      .select_related("user")):
+            others[other.conversation_id] = other
+    for membership in memberships:
+        other = others.get(membership.conversation_id)
+        membership.counterpart = other.user if other else None
+        membership.counterpart_membership = other
+    return memberships
+
+
+def list_conversations(user, limit: int = 100) -> list[Membership]:
+    """The sidebar: pinned first, then by last activity. Two queries whatever the numbers."""
+    memberships = list(
+        Membership.objects.filter(user=user)
+        .select_related("conversation", "conversation__last_message", "conversation__last_message__sender")
+        .order_by("-pinned", "-conversation__last_activity_at")[:limit]
+    )
+    return _with_counterparts(user, memberships)
+
+
+def get_conversation_entry(user, conversation_id) -> Membership:
+    membership = access_membership(user, conversation_id)
+    membership = (Membership.objects.select_related("conversation", "conversation__last_message",
+                                                    "conversation__last_message__sender").get(pk=membership.pk))
+    return _with_counterparts(user, [membership])[0]
+
+
+def _message_queryset(conversation_id: int):
+    return (
+        Message.objects.filter(conversation_id=conversation_id)
+        .select_related("sender", "reply_to", "reply_to__sender")
+        .prefetch_related(Prefetch("reactions", queryset=Reaction.objects.select_related("user").order_by("created_at")))
+    )
+
+
+def get_message_for_display(message_id: int) -> Message:
+    """A message with everything its template shows; the caller has authorised the access."""
+    message = Message.objects.only("conversation_id").get(pk=message_id)
+    return _message_queryset(message.conversation_id).get(pk=message_id)
+
+
+def list_messages(conversation_id: int, *, before_seq: int | None = None, after_seq: int | None = None,
+                  limit: int = PAGE_SIZE) -> tuple[list[Message], bool]:
+    """A page of messages in ascending seq order, and whether more lie beyond it.
+
+    Keyset pagination on (conversation, seq): a page deep in history costs the same as the newest.
+    """
+    queryset = _message_queryset(conversation_id)
+    if after_seq is not None:
+        page = list(queryset.filter(seq__gt=after_seq).order_by("seq")[: limit + 1])
+        more = len(page) > limit
+        return page[:limit], more
+    if before_seq is not None:
+        queryset = queryset.filter(seq__lt=before_seq)
+    page = list(queryset.order_by("-seq")[: limit + 1])
+    more = len(page) > limit
+    return list(reversed(page[:limit])), more
+
+
+def starred_ids(user, messages) -> set[int]:
+    ids = [m.pk for m in messages]
+    if not ids:
+        return set()
+    return set(Star.objects.filter(user=user, message_id__in=ids).values_list("message_id", flat=True))
+
+
+def reaction_summary(message: Message) -> list[dict]:
+    """[{emoji, count, user_ids, names}] in the order each emoji was first used."""
+    groups: dict[str, list] = defaultdict(list)
+    for reaction in message.reactions.all():
+        groups[reaction.emoji].append(reaction.user)
+    return [
+        {"emoji": emoji, "count": len(users), "user_ids": " ".join(str(u.pk) for u in users),
+         "names": ", ".join(u.display_name for u in users)}
+        for emoji, users in groups.items()
+    ]
+
+
+def list_starred(user, limit: int = 100) -> list[Message]:
+    conversation_ids = Membership.objects.filter(user=user).values("conversation_id")
+    return list(
+        Message.objects.filter(pk__in=Star.objects.filter(user=user).values("message_id"),
+                               conversation_id__in=conversation_ids, deleted_at__isnull=True)
+        .select_related("sender", "conversation", "reply_to", "reply_to__sender")
+        .prefetch_related(Prefetch("reactions", queryset=Reaction.objects.select_related("user")))
+        .order_by("-created_at")[:limit]
+    )
+
+
+def search_people(user, query: str, limit: int = 20) -> list[User]:
+    query = query.strip().lstrip("@")
+    if not query:
+        return []
+    match = (Q(username__istartswith=query) | Q(first_name__istartswith=query) | Q(last_name__istartswith=query)
+             | Q(email__istartswith=query))
+    if " " in query:
+        first, _, last = query.partition(" ")
+        match |= Q(first_name__istartswith=first, last_name__istartswith=last.strip())
+    return list(User.objects.filter(match, is_active=True).exclude(pk=user.pk).order_by("first_name", "username")[:limit])
+
+
+def read_watermarks(conversation_id: int, exclude_user_id: int) -> tuple[int, int]:
+    """(read, delivered) seq of the other members: for a direct chat, the counterpart's watermarks."""
+    others = Membership.objects.filter(conversation_id=conversation_id).exclude(user_id=exclude_user_id)
+    rows = list(others.values_list("last_read_seq", "last_delivered_seq"))
+    if not rows:
+        return 0, 0
+    return min(r for r, _ in rows), min(d for _, d in rows)

@@ -1,0 +1,246 @@
+"""Every state change of conversations and messages. HTTP views and the WebSocket consumer both call
+these functions: one code path, one set of checks, events published after commit."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from chatsite import ratelimit
+from chatsite.errors import InvalidInput, NotAllowed, NotFound
+from chatsite.realtime import conversation_group, publish_on_commit, user_group
+
+from . import events
+from .models import Conversation, Membership, Message, Reaction, Star
+from .rendering import render_message_html
+from .selectors import access_membership, access_message
+
+# The reactions on offer, with the names screen readers announce.
+REACTION_CHOICES = {"👍": "thumbs up", "❤️": "heart", "😂": "laughter", "😮": "surprise", "😢": "sadness",
+                    "🙏": "thanks", "🎉": "celebration", "🔥": "fire"}
+
+
+@dataclass
+class SendResult:
+    message: Message
+    created: bool  # False when a retry with the same client_id found the stored message
+
+
+def _clean_body(body) -> str:
+    if not isinstance(body, str):
+        raise InvalidInput("A message needs some text.")
+    body = body.replace("\r\n", "\n").strip()
+    if not body:
+        raise InvalidInput("A message needs some text.")
+    if len(body) > settings.MESSAGE_MAX_LENGTH:
+        raise InvalidInput(f"A message can be at most {settings.MESSAGE_MAX_LENGTH:,} characters long "
+                           f"(this one has {len(body):,}).")
+    return body
+
+
+def _clean_client_id(client_id) -> str:
+    client_id = client_id or ""
+    if not isinstance(client_id, str) or len(client_id) > 64:
+        raise InvalidInput("The message id sent by the browser is not valid.")
+    return client_id
+
+
+@transaction.atomic
+def get_or_create_direct_conversation(*, user: User, other_id: int) -> Conversation:
+    """The one direct chat of a pair, created on first use."""
+    try:
+        other = User.objects.get(pk=int(other_id), is_active=True)
+    except (User.DoesNotExist, TypeError, ValueError):
+        raise NotFound("That person does not exist.") from None
+    if other.pk == user.pk:
+        raise InvalidInput("You cannot start a chat with yourself.")
+    key = Conversation.make_direct_key(user.pk, other.pk)
+    conversation = Conversation.objects.filter(direct_key=key).first()
+    if conversation:
+        return conversation
+    try:
+        with transaction.atomic():
+            conversation = Conversation.objects.create(kind=Conversation.Kind.DIRECT, direct_key=key, created_by=user)
+    except IntegrityError:  # created by a concurrent request a moment ago
+        return Conversation.objects.get(direct_key=key)
+    Membership.objects.bulk_create([
+        Membership(conversation=conversation, user=user, role=Membership.Role.MEMBER),
+        Membership(conversation=conversation, user=other, role=Membership.Role.MEMBER),
+    ])
+    for member_id in (user.pk, other.pk):
+        publish_on_commit([user_group(member_id)], events.conversation_joined(conversation_id=conversation.pk, user_id=member_id))
+    return conversation
+
+
+def _append_message(*, conversation_id: int, sender: User | None, kind: str, body: str, body_html: str,
+                    client_id: str = "", reply_to: Message | None = None) -> Message:
+    """Store a message under the next seq. Must run inside the caller's transaction.
+
+    The conversation row is locked (SELECT ... FOR UPDATE; SQLite's IMMEDIATE transaction locks the
+    database) while the seq is taken, so seqs are gapless and never handed out twice.
+    """
+    conversation = Conversation.objects.select_for_update().only("id", "last_seq").get(pk=conversation_id)
+    seq = conversation.last_seq + 1
+    message = Message.objects.create(conversation_id=conversation_id, seq=seq, sender=sender, kind=kind, body=body,
+                                     body_html=body_html, client_id=client_id, reply_to=reply_to)
+    Conversation.objects.filter(pk=conversation_id).update(last_seq=seq, last_message=message,
+                                                           last_activity_at=message.created_at)
+    publish_on_commit([conversation_group(conversation_id)], events.message_created(message))
+    return message
+
+
+def send_message(*, user: User, conversation_id: int, body: str, client_id: str = "",
+                 reply_to_id: int | None = None) -> SendResult:
+    client_id = _clean_client_id(client_id)
+    if client_id:
+        # A retry of a send the server already stored: answer with the stored message, store nothing.
+        existing = Message.objects.filter(sender=user, client_id=client_id).select_related("sender").first()
+        if existing:
+            return SendResult(existing, created=False)
+    body = _clean_body(body)
+    ratelimit.hit("send", user.pk, settings.MESSAGE_RATE_LIMIT, "You are sending messages too fast. Please wait a moment.")
+    try:
+        with transaction.atomic():
+            membership = access_membership(user, conversation_id)
+            reply_to = None
+            if reply_to_id:
+                reply_to = Message.objects.filter(pk=reply_to_id, conversation_id=membership.conversation_id).select_related("sender").first()
+                if reply_to is None:
+                    raise InvalidInput("The message you are replying to is not in this conversation.")
+            message = _append_message(conversation_id=membership.conversation_id, sender=user, kind=Message.Kind.TEXT,
+                                      body=body, body_html=render_message_html(body), client_id=client_id,
+                                      reply_to=reply_to)
+            # Your own message is read by you: the watermark moves with it, so it never counts as unread.
+            Membership.objects.filter(pk=membership.pk).update(last_read_seq=message.seq, last_delivered_seq=message.seq)
+    except IntegrityError:
+        # Two copies of one retry raced past the check above: the first one won, return it.
+        existing = Message.objects.filter(sender=user, client_id=client_id).select_related("sender").first() if client_id else None
+        if existing is None:
+            raise
+        return SendResult(existing, created=False)
+    message.sender = user
+    return SendResult(message, created=True)
+
+
+def post_system_message(*, conversation_id: int, body: str) -> Message:
+    """A line such as "Ana added Bo", stored in the conversation's sequence like any message."""
+    with transaction.atomic():
+        return _append_message(conversation_id=conversation_id, sender=None, kind=Message.Kind.SYSTEM, body=body,
+                               body_html="")
+
+
+def _own_live_message(user: User, message_id) -> Message:
+    message = access_message(user, message_id)
+    if message.sender_id != user.pk:
+        raise NotAllowed("You can only change your own messages.")
+    if message.is_deleted:
+        raise InvalidInput("That message was deleted.")
+    return message
+
+
+@transaction.atomic
+def edit_message(*, user: User, message_id: int, body: str) -> Message:
+    message = _own_live_message(user, message_id)
+    if message.kind != Message.Kind.TEXT:
+        raise InvalidInput("Only text messages can be edited.")
+    body = _clean_body(body)
+    if body == message.body:
+        return message
+    message.body, message.body_html, message.edited_at = body, render_message_html(body), timezone.now()
+    message.save(update_fields=["body", "body_html", "edited_at"])
+    publish_on_commit([conversation_group(message.conversation_id)], events.message_updated(message))
+    return message
+
+
+@transaction.atomic
+def delete_message(*, user: User, message_id: int) -> Message:
+    """Delete for everyone: the row stays (seq has no gap) with its content removed."""
+    message = _own_live_message(user, message_id)
+    message.body, message.body_html, message.deleted_at = "", "", timezone.now()
+    message.save(update_fields=["body", "body_html", "deleted_at"])
+    Reaction.objects.filter(message=message).delete()
+    Star.objects.filter(message=message).delete()
+    publish_on_commit([conversation_group(message.conversation_id)], events.message_updated(message))
+    return message
+
+
+@transaction.atomic
+def toggle_reaction(*, user: User, message_id: int, emoji: str) -> Message:
+    if emoji not in REACTION_CHOICES:
+        raise InvalidInput("That reaction is not available.")
+    message = access_message(user, message_id)
+    if message.is_deleted or message.kind == Message.Kind.SYSTEM:
+        raise InvalidInput("You cannot react to that message.")
+    deleted, _ = Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()
+    if not deleted:
+        Reaction.objects.create(message=message, user=user, emoji=emoji)
+    publish_on_commit([conversation_group(message.conversation_id)], events.message_updated(message))
+    return message
+
+
+@transaction.atomic
+def toggle_star(*, user: User, message_id: int) -> bool:
+    """Star or unstar; returns whether the message is now starred. Stars are private to the user."""
+    message = access_message(user, message_id)
+    deleted, _ = Star.objects.filter(user=user, message=message).delete()
+    if deleted:
+        return False
+    if message.is_deleted:
+        raise InvalidInput("You cannot star a deleted message.")
+    Star.objects.create(user=user, message=message)
+    return True
+
+
+def _advance_watermarks(*, user: User, conversation_id, seq, read: bool) -> Membership:
+    membership = access_membership(user, conversation_id)
+    try:
+        seq = min(int(seq), membership.conversation.last_seq)
+    except (TypeError, ValueError):
+        raise InvalidInput("A read receipt needs a message number.") from None
+    changes = {}
+    if read and seq > membership.last_read_seq:
+        changes["last_read_seq"] = seq
+    if seq > membership.last_delivered_seq:
+        changes["last_delivered_seq"] = seq
+    if not changes:
+        return membership
+    with transaction.atomic():
+        # Watermarks only move forward, even when two tabs report out of order.
+        for field, value in changes.items():
+            Membership.objects.filter(pk=membership.pk, **{f"{field}__lt": value}).update(**{field: value})
+        membership.refresh_from_db(fields=["last_read_seq", "last_delivered_seq"])
+        publish_on_commit([conversation_group(membership.conversation_id)], events.receipt_updated(membership))
+        if "last_read_seq" in changes:
+            publish_on_commit([user_group(user.pk)], events.conversation_changed(membership))
+    return membership
+
+
+def mark_read(*, user: User, conversation_id: int, seq: int) -> Membership:
+    return _advance_watermarks(user=user, conversation_id=conversation_id, seq=seq, read=True)
+
+
+def mark_delivered(*, user: User, conversation_id: int, seq: int) -> Membership:
+    return _advance_watermarks(user=user, conversation_id=conversation_id, seq=seq, read=False)
+
+
+@transaction.atomic
+def set_conversation_flags(*, user: User, conversation_id: int, pinned: bool | None = None,
+                           muted: bool | None = None) -> Membership:
+    membership = access_membership(user, conversation_id)
+    if pinned is not None:
+        membership.pinned = bool(pinned)
+    if muted is not None:
+        membership.muted = bool(muted)
+    membership.save(update_fields=["pinned", "muted"])
+    publish_on_commit([user_group(user.pk)], events.conversation_changed(membership))
+    return membership
+
+
+def notify_typing(*, user: User, conversation_id: int) -> None:
+    """Tell the other members that ``user`` is typing. Nothing is stored."""
+    ratelimit.hit("typing", user.pk, "20/10s")
+    membership = access_membership(user, conversation_id)
+    publish_on_commit([conversation_group(membership.conversation_id)],
+                      events.typing(conversation_id=membership.conversation_id, user=user))

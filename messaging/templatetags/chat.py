@@ -1,0 +1,47 @@
+from django import template
+
+from messaging import selectors
+
+register = template.Library()
+
+
+@register.inclusion_tag("messaging/partials/conversation_list.html", takes_context=True)
+def conversation_list(context, active_id=None):
+    """The sidebar list, on every page of the app shell."""
+    user = context["request"].user
+    return {"entries": selectors.list_conversations(user), "active_id": active_id, "request": context["request"]}
+
+
+@register.filter
+def entry_title(entry) -> str:
+    conversation = entry.conversation
+    if conversation.kind == conversation.Kind.DIRECT:
+        return entry.counterpart.display_name if entry.counterpart else "Deleted account"
+    if conversation.kind == conversation.Kind.ASSISTANT:
+        return conversation.title or "Assistant"
+    return conversation.title or "Untitled group"
+
+
+@register.filter
+def reactions(message):
+    return selectors.reaction_summary(message)
+
+
+@register.filter
+def is_in(value, collection) -> bool:
+    return value in (collection or ())
+
+
+@register.simple_tag
+def reaction_choices():
+    from messaging.services import REACTION_CHOICES
+
+    return REACTION_CHOICES.items()
+
+
+COMPOSER_EMOJI = "😀 😂 😊 😍 😎 🤔 😅 😢 😮 😡 👍 👎 👏 🙏 💪 👋 ❤️ 🔥 🎉 ✅ ❌ ⭐ ☕ 🍕".split()
+
+
+@register.simple_tag
+def composer_emoji():
+    return COMPOSER_EMOJI

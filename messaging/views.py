@@ -1,0 +1,190 @@
+"""HTTP transport for conversations. Thin: read with selectors, change with services."""
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from chatsite.errors import ServiceError
+
+from . import selectors, services
+
+
+def service_errors(view):
+    """Turn a ServiceError into the user's message: plain text for htmx (shown in a toast),
+    a flash message and a redirect back for a plain form post."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except ServiceError as error:
+            if request.htmx or request.method == "GET":
+                return HttpResponse(error.message, status=error.status, content_type="text/plain; charset=utf-8")
+            flash.error(request, error.message)
+            return redirect(request.headers.get("Referer") or reverse("home"))
+
+    return login_required(wrapper)
+
+
+def _message_context(request, messages):
+    return {"messages_page": messages, "starred": selectors.starred_ids(request.user, messages)}
+
+
+@service_errors
+@require_GET
+def conversation_detail(request, conversation_id: int):
+    membership = selectors.get_conversation_entry(request.user, conversation_id)
+    conversation = membership.conversation
+    unread = membership.unread_count
+    # Open on the newest page, reaching back far enough to show the first unread message.
+    limit = min(max(selectors.PAGE_SIZE, unread + 10), 200)
+    messages, more = selectors.list_messages(conversation.pk, limit=limit)
+    read_seq, delivered_seq = selectors.read_watermarks(conversation.pk, request.user.pk)
+    return render(request, "messaging/conversation.html", {
+        "membership": membership, "conversation": conversation, "more_before": more,
+        "first_unread_seq": membership.last_read_seq + 1 if unread else None,
+        "others_read_seq": read_seq, "others_delivered_seq": delivered_seq, "max_length": settings.MESSAGE_MAX_LENGTH,
+        **_message_context(request, messages),
+    })
+
+
+@service_errors
+@require_GET
+def message_page(request, conversation_id: int):
+    """Older (?before=seq) or newer (?after=seq) messages as list items, for scrolling and resume."""
+    membership = selectors.access_membership(request.user, conversation_id)
+    try:
+        before = int(request.GET["before"]) if "before" in request.GET else None
+        after = int(request.GET["after"]) if "after" in request.GET else None
+    except ValueError:
+        return HttpResponse("Page numbers must be whole numbers.", status=400, content_type="text/plain")
+    messages, more = selectors.list_messages(membership.conversation_id, before_seq=before, after_seq=after)
+    return render(request, "messaging/partials/message_page.html", {
+        "conversation": membership.conversation, "more_before": more and after is None,
+        **_message_context(request, messages),
+    })
+
+
+@service_errors
+@require_POST
+def send(request, conversation_id: int):
+    """The htmx (and no-JavaScript) way to send; the socket uses the same service."""
+    result = services.send_message(user=request.user, conversation_id=conversation_id, body=request.POST.get("body", ""),
+                                   client_id=request.POST.get("client_id", ""),
+                                   reply_to_id=request.POST.get("reply_to") or None)
+    if request.htmx:
+        return render(request, "messaging/partials/message.html", {"message": result.message, "reactions": []})
+    return redirect("conversation", conversation_id=result.message.conversation_id)
+
+
+@service_errors
+def edit(request, message_id: int):
+    if request.method == "POST":
+        message = services.edit_message(user=request.user, message_id=message_id, body=request.POST.get("body", ""))
+        return _message_response(request, message)
+    message = selectors.access_message(request.user, message_id)
+    return render(request, "messaging/partials/message_edit.html",
+                  {"message": message, "max_length": settings.MESSAGE_MAX_LENGTH})
+
+
+@service_errors
+@require_GET
+def message_detail(request, message_id: int):
+    return _message_response(request, selectors.access_message(request.user, message_id))
+
+
+@service_errors
+@require_POST
+def delete(request, message_id: int):
+    return _message_response(request, services.delete_message(user=request.user, message_id=message_id))
+
+
+@service_errors
+@require_POST
+def react(request, message_id: int):
+    message = services.toggle_reaction(user=request.user, message_id=message_id, emoji=request.POST.get("emoji", ""))
+    return _message_response(request, message)
+
+
+@service_errors
+@require_POST
+def star(request, message_id: int):
+    starred = services.toggle_star(user=request.user, message_id=message_id)
+    message = selectors.access_message(request.user, message_id)
+    if request.htmx:
+        return render(request, "messaging/partials/star_button.html", {"message": message, "starred": starred})
+    return redirect("conversation", conversation_id=message.conversation_id)
+
+
+def _message_response(request, message):
+    if request.htmx:
+        message = selectors.get_message_for_display(message.pk)
+        return render(request, "messaging/partials/message.html", {
+            "message": message, "reactions": selectors.reaction_summary(message),
+            "starred": message.pk in selectors.starred_ids(request.user, [message]),
+        })
+    return redirect("conversation", conversation_id=message.conversation_id)
+
+
+@service_errors
+@require_POST
+def set_flags(request, conversation_id: int):
+    flags = {name: request.POST[name] == "1" for name in ("pinned", "muted") if name in request.POST}
+    membership = services.set_conversation_flags(user=request.user, conversation_id=conversation_id, **flags)
+    if request.htmx:
+        return conversation_entry(request, membership.conversation_id)
+    return redirect("conversation", conversation_id=membership.conversation_id)
+
+
+@service_errors
+@require_POST
+def mark_read(request, conversation_id: int):
+    services.mark_read(user=request.user, conversation_id=conversation_id, seq=request.POST.get("seq"))
+    return HttpResponse(status=204)
+
+
+@service_errors
+@require_GET
+def conversation_entry(request, conversation_id: int):
+    """One sidebar entry, fetched when a message arrives in a chat the page does not list yet."""
+    entry = selectors.get_conversation_entry(request.user, conversation_id)
+    return render(request, "messaging/partials/conversation_entry.html", {"entry": entry})
+
+
+@service_errors
+@require_GET
+def conversation_list(request):
+    return render(request, "messaging/partials/conversation_list.html",
+                  {"entries": selectors.list_conversations(request.user)})
+
+
+@service_errors
+@require_GET
+def new_chat(request):
+    query = request.GET.get("q", "")
+    people = selectors.search_people(request.user, query)
+    template = "messaging/partials/people_results.html" if request.htmx else "messaging/new_chat.html"
+    return render(request, template, {"query": query, "people": people})
+
+
+@service_errors
+@require_POST
+def start_direct(request, user_id: int):
+    conversation = services.get_or_create_direct_conversation(user=request.user, other_id=user_id)
+    return redirect("conversation", conversation_id=conversation.pk)
+
+
+@service_errors
+@require_GET
+def starred(request):
+    messages = selectors.list_starred(request.user)
+    return render(request, "messaging/starred.html", {
+        "messages_page": messages, "starred": {m.pk for m in messages},
+    })
+

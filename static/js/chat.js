@@ -1,0 +1,516 @@
+// The tab's one WebSocket and everything live: the sidebar, the open chat, sends with retry.
+//
+// Delivery guarantee, client side: every send carries a client_id and waits in a persistent outbox
+// until the server acknowledges it; the outbox is sent again after every reconnect (the server
+// stores a retried client_id once). After a reconnect, or when a seq gap shows, the tab asks for
+// everything after the last seq it holds.
+(function () {
+  "use strict";
+
+  const myId = Number(document.body.dataset.userId || 0);
+  if (!myId) return;
+
+  const chat = document.getElementById("chat");
+  const list = document.getElementById("messages");
+  const convId = chat ? Number(chat.dataset.conversationId) : null;
+  const isDirect = chat ? chat.dataset.kind === "direct" : false;
+  const OUTBOX_KEY = "chat-outbox-" + myId;
+  const DRAFT_KEY = convId ? "chat-draft-" + myId + "-" + convId : null;
+
+  let socket = null;
+  let connectedOnce = false;
+  let retryDelay = 500;
+  let lastSeq = 0;
+  let lastReadSent = chat ? Number(chat.dataset.lastReadSeq || 0) : 0;
+  let othersRead = chat ? Number(chat.dataset.othersReadSeq || 0) : 0;
+  let othersDelivered = chat ? Number(chat.dataset.othersDeliveredSeq || 0) : 0;
+  let resumeInFlight = false;
+  const deliveredSent = {};
+
+  // ---------------------------------------------------------------- helpers
+  function newClientId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  function loadOutbox() {
+    try { return JSON.parse(localStorage.getItem(OUTBOX_KEY) || "[]"); } catch (e) { return []; }
+  }
+  function saveOutbox(items) { localStorage.setItem(OUTBOX_KEY, JSON.stringify(items)); }
+  function dropFromOutbox(clientId) { saveOutbox(loadOutbox().filter((i) => i.client_id !== clientId)); }
+  function htmlToElement(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content.firstElementChild;
+  }
+  function sendFrame(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) { socket.send(JSON.stringify(frame)); return true; }
+    return false;
+  }
+  function visible() { return document.visibilityState === "visible"; }
+  function timeLabel(iso) {
+    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+  function dayLabel(date) {
+    const today = new Date();
+    const yesterday = new Date(); yesterday.setDate(today.getDate() - 1);
+    if (date.toDateString() === today.toDateString()) return "Today";
+    if (date.toDateString() === yesterday.toDateString()) return "Yesterday";
+    return date.toLocaleDateString([], { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+  }
+  function setStatusBanner(text) {
+    const banner = document.getElementById("connection-status");
+    if (!banner) return;
+    banner.textContent = text || "";
+    banner.hidden = !text;
+  }
+
+  // ---------------------------------------------------------------- the message list
+  function messageItems() { return list ? Array.from(list.querySelectorAll(":scope > li.msg")) : []; }
+  function recomputeLastSeq() {
+    lastSeq = messageItems().reduce((max, li) => Math.max(max, Number(li.dataset.seq || 0)), 0);
+  }
+  function nearBottom() { return list.scrollHeight - list.scrollTop - list.clientHeight < 120; }
+  function scrollToBottom() { list.scrollTop = list.scrollHeight; }
+
+  // Day dividers, sender runs, local times, my reactions: worked out in the browser so that the
+  // server renders each message once for everybody.
+  function decorate() {
+    if (!list) return;
+    list.querySelectorAll(":scope > li.day-divider").forEach((d) => d.remove());
+    let previous = null;
+    for (const li of messageItems()) {
+      const created = new Date(li.dataset.created || Date.now());
+      if (!previous || new Date(previous.dataset.created || Date.now()).toDateString() !== created.toDateString()) {
+        const divider = document.createElement("li");
+        divider.className = "day-divider";
+        divider.setAttribute("role", "separator");
+        divider.textContent = dayLabel(created);
+        li.before(divider);
+      }
+      const sameRun = previous && previous.dataset.senderId && previous.dataset.senderId === li.dataset.senderId &&
+        created - new Date(previous.dataset.created) < 5 * 60 * 1000 && !li.classList.contains("msg-system");
+      li.classList.toggle("continued", Boolean(sameRun));
+      decorateItem(li);
+      previous = li;
+    }
+    applyStatuses();
+    document.getElementById("empty-chat")?.toggleAttribute("hidden", messageItems().length > 0);
+  }
+  function decorateItem(li) {
+    li.querySelectorAll("time[datetime]").forEach((t) => { t.textContent = timeLabel(t.getAttribute("datetime")); });
+    li.querySelectorAll(".reaction[data-user-ids]").forEach((button) => {
+      const mine = button.dataset.userIds.split(" ").includes(String(myId));
+      button.setAttribute("aria-pressed", String(mine));
+    });
+  }
+  function applyStatuses() {
+    for (const li of messageItems()) {
+      if (Number(li.dataset.senderId) !== myId) continue;
+      const status = li.querySelector("[data-status]");
+      if (!status) continue;
+      const seq = Number(li.dataset.seq || 0);
+      let text;
+      if (li.classList.contains("failed")) text = "Not sent";
+      else if (!seq) text = "Sending…";
+      else if (isDirect && seq <= othersRead) text = "Seen";
+      else if (isDirect && seq <= othersDelivered) text = "Delivered";
+      else text = "Sent";
+      if (status.textContent !== text) status.textContent = text;
+      li.dataset.state = text.toLowerCase().replace("…", "");
+    }
+  }
+
+  function insertMessage(html, seq, clientId) {
+    const stick = nearBottom() || Number(htmlToElement(html)?.dataset.senderId) === myId;
+    const element = htmlToElement(html);
+    const existing = document.getElementById(element.id);
+    const pending = clientId ? list.querySelector(`:scope > li.pending[data-client-id="${CSS.escape(clientId)}"]`) : null;
+    if (existing) existing.replaceWith(element);
+    else if (pending) pending.replaceWith(element);
+    else {
+      const later = messageItems().find((li) => Number(li.dataset.seq || Infinity) > seq && !li.classList.contains("pending"));
+      if (later) later.before(element);
+      else {
+        const firstPending = list.querySelector(":scope > li.pending");
+        if (firstPending) firstPending.before(element); else list.append(element);
+      }
+    }
+    htmx.process(element);
+    if (clientId) dropFromOutbox(clientId);
+    const gap = lastSeq && seq > lastSeq + 1;
+    recomputeLastSeq();
+    decorate();
+    if (stick) scrollToBottom();
+    if (gap) resume();
+  }
+
+  function addPendingMessage(item) {
+    const li = document.createElement("li");
+    li.className = "msg pending";
+    li.id = "pending-" + item.client_id;
+    li.dataset.senderId = String(myId);
+    li.dataset.clientId = item.client_id;
+    li.dataset.created = new Date().toISOString();
+    const bubble = document.createElement("div");
+    bubble.className = "msg-bubble";
+    const meta = document.createElement("p");
+    meta.className = "msg-meta";
+    const status = document.createElement("span");
+    status.className = "msg-status";
+    status.dataset.status = "";
+    meta.append(status);
+    const body = document.createElement("div");
+    body.className = "msg-body msg-body-plain";
+    body.textContent = item.body; // never HTML: the server renders the real message
+    bubble.append(meta, body);
+    li.append(bubble);
+    list.append(li);
+    decorate();
+    scrollToBottom();
+  }
+
+  function markFailed(clientId, error) {
+    const li = list && list.querySelector(`:scope > li.pending[data-client-id="${CSS.escape(clientId)}"]`);
+    if (!li) return;
+    li.classList.add("failed");
+    const note = document.createElement("p");
+    note.className = "field-error";
+    note.textContent = error;
+    li.querySelector(".msg-bubble").append(note);
+    applyStatuses();
+  }
+
+  // ---------------------------------------------------------------- sending
+  function sendItem(item) {
+    if (sendFrame({ type: "message.send", conversation: item.conversation, body: item.body, client_id: item.client_id, reply_to: item.reply_to || null })) return;
+    if (item.conversation !== convId || !chat) return; // other chats' sends wait for the socket
+    // No socket: the same service over HTTP (the endpoint htmx forms use); the reply is the stored message.
+    const form = document.getElementById("composer");
+    const data = new FormData();
+    data.append("csrfmiddlewaretoken", form.csrfmiddlewaretoken.value);
+    data.append("body", item.body);
+    data.append("client_id", item.client_id);
+    data.append("reply_to", item.reply_to || "");
+    fetch(chat.dataset.sendUrl, { method: "POST", body: data, headers: { "HX-Request": "true" } })
+      .then(async (response) => {
+        const text = await response.text();
+        if (response.ok) insertMessage(text, Number(htmlToElement(text)?.dataset.seq || 0), item.client_id);
+        else if (response.status < 500) { dropFromOutbox(item.client_id); markFailed(item.client_id, text); }
+      })
+      .catch(() => {}); // offline: the send stays in the outbox until the socket is back
+  }
+
+  function flushOutbox() { loadOutbox().forEach(sendItem); }
+
+  function submitComposer(event) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const input = form.querySelector("textarea[name=body]");
+    const error = document.getElementById("composer-error");
+    const text = input.value.trim();
+    const max = Number(chat.dataset.maxLength || 4000);
+    error.textContent = "";
+    if (!text) { error.textContent = "Write something first."; return; }
+    if (text.length > max) {
+      error.textContent = `A message can be at most ${max.toLocaleString()} characters long (this one has ${text.length.toLocaleString()}).`;
+      return;
+    }
+    const item = { client_id: newClientId(), conversation: convId, body: text, reply_to: Number(form.reply_to.value) || null };
+    saveOutbox(loadOutbox().concat([item]));
+    addPendingMessage(item);
+    sendItem(item);
+    input.value = "";
+    autoGrow(input);
+    localStorage.removeItem(DRAFT_KEY);
+    setReply(null);
+    input.focus();
+  }
+
+  // ---------------------------------------------------------------- read state
+  function markRead() {
+    if (!chat || !visible() || !lastSeq || lastSeq <= lastReadSent) return;
+    if (sendFrame({ type: "read", conversation: convId, seq: lastSeq })) {
+      lastReadSent = lastSeq;
+      setUnread(convId, 0);
+      document.getElementById("unread-divider")?.classList.add("seen");
+    }
+  }
+  function markDelivered(conversation, seq) {
+    const now = Date.now();
+    if (deliveredSent[conversation] && now - deliveredSent[conversation] < 2000) return;
+    deliveredSent[conversation] = now;
+    sendFrame({ type: "delivered", conversation: conversation, seq: seq });
+  }
+
+  function resume() {
+    if (!chat || resumeInFlight) return;
+    resumeInFlight = sendFrame({ type: "resume", conversation: convId, after_seq: lastSeq });
+  }
+
+  // ---------------------------------------------------------------- the sidebar
+  function entryFor(conversation) { return document.getElementById("conv-" + conversation); }
+  function setUnread(conversation, count) {
+    const entry = entryFor(conversation);
+    if (!entry) return;
+    entry.dataset.unread = String(count);
+    entry.classList.toggle("has-unread", count > 0);
+    const badge = entry.querySelector("[data-unread-badge]");
+    badge.hidden = count <= 0;
+    badge.querySelector("[data-unread-count]").textContent = String(count);
+  }
+  function moveToTop(entry) {
+    const listEl = document.getElementById("conversation-list");
+    if (!listEl) return;
+    if (entry.dataset.pinned === "1") { listEl.prepend(entry); return; }
+    const pinned = Array.from(listEl.querySelectorAll(':scope > li[data-pinned="1"]')).filter((e) => e !== entry);
+    if (pinned.length) pinned[pinned.length - 1].after(entry); else listEl.prepend(entry);
+  }
+  async function refreshEntry(conversation) {
+    const response = await fetch(`/c/${conversation}/entry/`, { headers: { "HX-Request": "true" } });
+    if (!response.ok) return null;
+    const fresh = htmlToElement(await response.text());
+    const listEl = document.getElementById("conversation-list");
+    if (!fresh || !listEl) return null;
+    listEl.querySelector("[data-empty-list]")?.remove();
+    const old = entryFor(conversation);
+    if (old) old.replaceWith(fresh); else listEl.prepend(fresh);
+    if (conversation === convId) fresh.querySelector("a")?.setAttribute("aria-current", "page");
+    htmx.process(fresh);
+    return fresh;
+  }
+  async function onSidebarMessage(event) {
+    let entry = entryFor(event.conversation);
+    if (!entry) { await refreshEntry(event.conversation); return; }
+    const mine = event.sender_id === myId;
+    const preview = entry.querySelector(".entry-preview");
+    const isGroup = entry.dataset.kind === "group";
+    preview.textContent = (mine ? "You: " : (isGroup && event.sender_name ? event.sender_name + ": " : "")) + event.preview;
+    entry.dataset.lastSeq = String(event.seq);
+    const time = entry.querySelector("time");
+    if (time) { time.setAttribute("datetime", event.created_at); time.textContent = timeLabel(event.created_at); }
+    const reading = event.conversation === convId && visible();
+    if (!mine && !reading) setUnread(event.conversation, Number(entry.dataset.unread || 0) + 1);
+    moveToTop(entry);
+  }
+
+  // ---------------------------------------------------------------- typing
+  let typingTimer = null;
+  let lastTypingSent = 0;
+  function showTyping(name) {
+    const region = document.getElementById("typing");
+    if (!region) return;
+    region.textContent = `${name} is typing…`;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(() => { region.textContent = ""; }, 5000);
+  }
+
+  // ---------------------------------------------------------------- the socket
+  const handlers = {
+    "message.created": (e) => {
+      onSidebarMessage(e);
+      if (chat && e.conversation === convId) {
+        insertMessage(e.html, e.seq, e.sender_id === myId ? e.client_id : null);
+        if (e.sender_id !== myId) {
+          if (visible()) markRead(); else markDelivered(e.conversation, e.seq);
+          const region = document.getElementById("typing");
+          if (region) region.textContent = "";
+        }
+      } else if (e.sender_id !== myId) {
+        markDelivered(e.conversation, e.seq);
+      }
+    },
+    "message.updated": (e) => {
+      if (chat && e.conversation === convId) {
+        const old = document.getElementById(`msg-${e.conversation}-${e.seq}`);
+        if (old) {
+          const open = old.querySelector("details[open]");
+          const fresh = htmlToElement(e.html);
+          old.replaceWith(fresh);
+          htmx.process(fresh);
+          if (open) fresh.querySelector("details")?.setAttribute("open", "");
+          decorate();
+        }
+      }
+      const entry = entryFor(e.conversation);
+      if (entry && entry.dataset.lastSeq === String(e.seq)) entry.querySelector(".entry-preview").textContent = e.preview;
+    },
+    "message.ack": (e) => {
+      dropFromOutbox(e.client_id);
+      const pending = list && list.querySelector(`:scope > li.pending[data-client-id="${CSS.escape(e.client_id)}"]`);
+      if (pending) {
+        pending.dataset.seq = String(e.seq);
+        applyStatuses();
+        // The broadcast normally replaces the pending item at once; if it went astray, fetch it.
+        setTimeout(() => { if (pending.isConnected) resume(); }, 1500);
+      }
+    },
+    "error": (e) => {
+      if (e.client_id) {
+        dropFromOutbox(e.client_id);
+        markFailed(e.client_id, e.error);
+      } else if (e.for === "resume") {
+        resumeInFlight = false;
+      }
+      const error = document.getElementById("composer-error");
+      if (error && e.for === "message.send") error.textContent = e.error;
+    },
+    "history": (e) => {
+      resumeInFlight = false;
+      if (!chat || e.conversation !== convId) return;
+      for (const m of e.messages) insertMessage(m.html, m.seq, m.sender_id === myId ? m.client_id : null);
+      if (e.more) resume(); else markRead();
+    },
+    "receipt.updated": (e) => {
+      if (!chat || e.conversation !== convId || e.user_id === myId) return;
+      othersRead = Math.max(othersRead, e.read_seq);
+      othersDelivered = Math.max(othersDelivered, e.delivered_seq);
+      applyStatuses();
+    },
+    "typing.started": (e) => { if (chat && e.conversation === convId) showTyping(e.name); },
+    "conversation.changed": (e) => {
+      const entry = entryFor(e.conversation);
+      if (entry && (entry.dataset.pinned === "1") !== e.pinned || entry && (entry.dataset.muted === "1") !== e.muted) {
+        refreshEntry(e.conversation);
+      } else {
+        setUnread(e.conversation, e.unread);
+      }
+    },
+    "conversation.joined": (e) => { refreshEntry(e.conversation); },
+    "conversation.left": (e) => {
+      entryFor(e.conversation)?.remove();
+      if (e.conversation === convId) setStatusBanner("You are no longer a member of this conversation.");
+    },
+  };
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${scheme}://${location.host}/ws/`);
+    socket.addEventListener("open", () => {
+      retryDelay = 500;
+      setStatusBanner("");
+      document.body.dataset.socket = "open";
+      flushOutbox();
+      if (connectedOnce) {
+        resume(); // whatever arrived while we were away
+        htmx.trigger(document.body, "chat:refresh-list");
+      } else {
+        markRead();
+      }
+      connectedOnce = true;
+    });
+    socket.addEventListener("message", (message) => {
+      let event;
+      try { event = JSON.parse(message.data); } catch (e) { return; }
+      const handler = handlers[event.type];
+      if (handler) handler(event);
+    });
+    socket.addEventListener("close", (event) => {
+      document.body.dataset.socket = "closed";
+      resumeInFlight = false;
+      if (event.code === 4401) { setStatusBanner("Your session has ended. Please sign in again."); return; }
+      setStatusBanner("Connection lost. Reconnecting…");
+      setTimeout(connect, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 10000);
+    });
+  }
+
+  // ---------------------------------------------------------------- the composer and actions
+  function autoGrow(textarea) {
+    textarea.style.height = "auto";
+    textarea.style.height = Math.min(textarea.scrollHeight, 200) + "px";
+  }
+  function setReply(messageId) {
+    const form = document.getElementById("composer");
+    if (!form) return;
+    const box = document.getElementById("composer-reply");
+    form.reply_to.value = messageId || "";
+    if (!messageId) { box.hidden = true; return; }
+    const li = list.querySelector(`li.msg[data-id="${messageId}"]`);
+    const who = li?.querySelector(".msg-sender")?.textContent || "message";
+    const what = li?.querySelector(".msg-body")?.textContent.trim().slice(0, 80) || "";
+    document.getElementById("composer-reply-text").textContent = `Replying to ${who}: ${what}`;
+    box.hidden = false;
+    form.body.focus();
+  }
+
+  if (chat) {
+    const form = document.getElementById("composer");
+    const input = form.querySelector("textarea[name=body]");
+    form.addEventListener("submit", submitComposer);
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    input.value = localStorage.getItem(DRAFT_KEY) || "";
+    autoGrow(input);
+    input.addEventListener("input", () => {
+      autoGrow(input);
+      if (input.value) localStorage.setItem(DRAFT_KEY, input.value); else localStorage.removeItem(DRAFT_KEY);
+      if (Date.now() - lastTypingSent > 3000 && input.value.trim()) {
+        lastTypingSent = Date.now();
+        sendFrame({ type: "typing", conversation: convId });
+      }
+    });
+    chat.addEventListener("click", (event) => {
+      const reply = event.target.closest("[data-reply]");
+      if (reply) { reply.closest("details")?.removeAttribute("open"); setReply(reply.dataset.reply); return; }
+      if (event.target.closest("[data-cancel-reply]")) { setReply(null); return; }
+      const emoji = event.target.closest("[data-emoji]");
+      if (emoji) {
+        const at = input.selectionStart ?? input.value.length;
+        input.value = input.value.slice(0, at) + emoji.dataset.emoji + input.value.slice(input.selectionEnd ?? at);
+        input.dispatchEvent(new Event("input"));
+        emoji.closest("details")?.removeAttribute("open");
+        input.focus();
+        return;
+      }
+      const jump = event.target.closest("[data-jump-to]");
+      if (jump) {
+        const target = document.getElementById(`msg-${convId}-${jump.dataset.jumpTo}`);
+        if (target) {
+          event.preventDefault();
+          target.scrollIntoView({ block: "center" });
+          target.classList.add("highlight");
+          setTimeout(() => target.classList.remove("highlight"), 2000);
+        }
+      }
+    });
+    // Messages swapped in by htmx (older pages, edits, reactions) get the same decoration.
+    document.body.addEventListener("htmx:afterSettle", (event) => {
+      if (!list.contains(event.target) && event.target !== list) return;
+      recomputeLastSeq();
+      decorate();
+    });
+    // Unsent messages of this chat from before a reload are shown as pending again.
+    const present = new Set(messageItems().map((li) => li.dataset.clientId).filter(Boolean));
+    saveOutbox(loadOutbox().filter((item) => !present.has(item.client_id)));
+    loadOutbox().filter((item) => item.conversation === convId).forEach(addPendingMessage);
+
+    recomputeLastSeq();
+    decorate();
+    const firstUnread = Number(list.dataset.firstUnreadSeq || 0);
+    const firstUnreadItem = firstUnread && document.getElementById(`msg-${convId}-${firstUnread}`);
+    if (firstUnreadItem) {
+      const divider = document.createElement("li");
+      divider.className = "unread-divider";
+      divider.id = "unread-divider";
+      divider.setAttribute("role", "separator");
+      divider.textContent = "New messages";
+      firstUnreadItem.before(divider);
+      divider.scrollIntoView({ block: "start" });
+    } else {
+      scrollToBottom();
+    }
+    document.addEventListener("visibilitychange", markRead);
+    window.addEventListener("focus", markRead);
+  }
+
+  // After sleep or a network change the old socket may be dead without having closed.
+  window.addEventListener("online", () => { if (!socket || socket.readyState > 1) connect(); });
+  setInterval(() => sendFrame({ type: "ping" }), 25000);
+  connect();
+})();
