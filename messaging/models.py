@@ -1,9 +1,12 @@
 """Conversations, memberships, messages. One Conversation model serves direct, group and assistant
 chats; per-user state (role, pin, mute, read watermark) lives on Membership."""
 
+from html import unescape
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.html import strip_tags
 
 
 class Conversation(models.Model):
@@ -106,7 +109,8 @@ class Message(models.Model):
             return "Message deleted"
         if self.kind != self.Kind.TEXT and not self.body:
             return self.get_kind_display()
-        text = " ".join(self.body.split())
+        # Plain text of what people see (markdown applied, marks removed), not the raw markdown.
+        text = " ".join(unescape(strip_tags(self.body_html or self.body)).split())
         return text[:80] + ("…" if len(text) > 80 else "")
 
 

@@ -1,23 +1,24 @@
-// Page-wide behaviour that needs no server: the sidebar toggle on narrow screens.
+// Page-wide behaviour that needs no server: the conversations drawer on narrow screens. The ☰
+// button opens and closes it; the ✕ inside it, a tap on the dimmed page beside it and Escape close it.
 (function () {
   "use strict";
-  document.addEventListener("click", function (event) {
-    const toggle = event.target.closest("[data-sidebar-toggle]");
-    if (!toggle) return;
-    const app = document.querySelector(".app");
-    const open = app.dataset.sidebarOpen !== "true";
+  function setDrawer(app, open) {
     app.dataset.sidebarOpen = String(open);
-    toggle.setAttribute("aria-expanded", String(open));
+    const toggle = document.querySelector("[data-sidebar-toggle]");
+    toggle?.setAttribute("aria-expanded", String(open));
     if (open) document.getElementById("sidebar").querySelector("a, button, input")?.focus();
+    else toggle?.focus();
+  }
+  document.addEventListener("click", function (event) {
+    const app = document.querySelector(".app");
+    if (!app) return;
+    const open = app.dataset.sidebarOpen === "true";
+    if (event.target.closest("[data-sidebar-toggle]")) setDrawer(app, !open);
+    else if (open && (event.target === app || event.target.closest("[data-sidebar-close]"))) setDrawer(app, false);
   });
   document.addEventListener("keydown", function (event) {
     const app = document.querySelector(".app");
-    if (event.key === "Escape" && app && app.dataset.sidebarOpen === "true") {
-      app.dataset.sidebarOpen = "false";
-      const toggle = document.querySelector("[data-sidebar-toggle]");
-      toggle.setAttribute("aria-expanded", "false");
-      toggle.focus();
-    }
+    if (event.key === "Escape" && app && app.dataset.sidebarOpen === "true") setDrawer(app, false);
   });
 })();
 

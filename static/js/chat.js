@@ -52,6 +52,14 @@
   function timeLabel(iso) {
     return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
+  function shortWhen(iso) {
+    const date = new Date(iso);
+    if (date.toDateString() === new Date().toDateString()) return timeLabel(iso);
+    return date.toLocaleDateString([], { day: "numeric", month: "short" });
+  }
+  function localiseSidebarTimes(root) {
+    (root || document).querySelectorAll("time[data-relative]").forEach((t) => { t.textContent = shortWhen(t.getAttribute("datetime")); });
+  }
   function dayLabel(date) {
     const today = new Date();
     const yesterday = new Date(); yesterday.setDate(today.getDate() - 1);
@@ -278,6 +286,7 @@
     if (old) old.replaceWith(fresh); else listEl.prepend(fresh);
     if (conversation === convId) fresh.querySelector("a")?.setAttribute("aria-current", "page");
     htmx.process(fresh);
+    localiseSidebarTimes(fresh);
     return fresh;
   }
   async function onSidebarMessage(event) {
@@ -289,7 +298,7 @@
     preview.textContent = (mine ? "You: " : (isGroup && event.sender_name ? event.sender_name + ": " : "")) + event.preview;
     entry.dataset.lastSeq = String(event.seq);
     const time = entry.querySelector("time");
-    if (time) { time.setAttribute("datetime", event.created_at); time.textContent = timeLabel(event.created_at); }
+    if (time) { time.setAttribute("datetime", event.created_at); time.textContent = shortWhen(event.created_at); }
     const reading = event.conversation === convId && visible();
     if (!mine && !reading) setUnread(event.conversation, Number(entry.dataset.unread || 0) + 1);
     moveToTop(entry);
@@ -325,11 +334,9 @@
       if (chat && e.conversation === convId) {
         const old = document.getElementById(`msg-${e.conversation}-${e.seq}`);
         if (old) {
-          const open = old.querySelector("details[open]");
           const fresh = htmlToElement(e.html);
           old.replaceWith(fresh);
           htmx.process(fresh);
-          if (open) fresh.querySelector("details")?.setAttribute("open", "");
           decorate();
         }
       }
@@ -456,8 +463,11 @@
       }
     });
     chat.addEventListener("click", (event) => {
+      // Choosing an action closes its menu (htmx still sees the click).
+      const menuButton = event.target.closest(".msg-menu button");
+      if (menuButton) menuButton.closest("details")?.removeAttribute("open");
       const reply = event.target.closest("[data-reply]");
-      if (reply) { reply.closest("details")?.removeAttribute("open"); setReply(reply.dataset.reply); return; }
+      if (reply) { setReply(reply.dataset.reply); return; }
       if (event.target.closest("[data-cancel-reply]")) { setReply(null); return; }
       const emoji = event.target.closest("[data-emoji]");
       if (emoji) {
@@ -508,6 +518,9 @@
     document.addEventListener("visibilitychange", markRead);
     window.addEventListener("focus", markRead);
   }
+
+  localiseSidebarTimes();
+  document.body.addEventListener("htmx:afterSettle", (event) => localiseSidebarTimes(event.target));
 
   // After sleep or a network change the old socket may be dead without having closed.
   window.addEventListener("online", () => { if (!socket || socket.readyState > 1) connect(); });

@@ -1,0 +1,178 @@
+"""Two people chatting in two browsers: live delivery, receipts, typing, edit, delete, reply, and
+no loss or duplicate across a dropped connection."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import PASSWORD, make_user
+from messaging import services
+from messaging.models import Message
+
+pytestmark = pytest.mark.e2e
+
+
+class DroppableSocket:
+    """Routes a page's WebSocket through the test so the test can cut it, like a network drop."""
+
+    def __init__(self, page):
+        self.online = True
+        self.routes = []
+        page.route_web_socket(re.compile(r"/ws/$"), self._route)
+
+    def _route(self, ws):
+        if not self.online:
+            ws.close(code=4000, reason="offline")
+            return
+        ws.connect_to_server()
+        self.routes.append(ws)
+
+    def drop(self):
+        self.online = False
+        for ws in self.routes:
+            ws.close(code=4000, reason="network drop")
+        self.routes.clear()
+
+    def restore(self):
+        self.online = True
+
+
+def sign_in(page, username: str) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username or email").fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign In", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+
+def open_chat(page, conversation_id: int) -> None:
+    page.goto(f"/c/{conversation_id}/")
+    page.wait_for_selector("body[data-socket=open]", state="attached")
+
+
+def send(page, text: str) -> None:
+    box = page.get_by_role("textbox", name="Message")
+    box.fill(text)
+    box.press("Enter")
+
+
+def message_log(page):
+    return page.get_by_role("log", name="Messages")
+
+
+def message_item(page, text: str):
+    return message_log(page).get_by_role("listitem").filter(has_text=text).last
+
+
+def message_action(page, text: str, action: str):
+    item = message_item(page, text)
+    item.get_by_label(re.compile(r"^Actions for message from")).click()
+    return item.get_by_role("button", name=action, exact=True)
+
+
+def test_two_people_chat_live(new_page, off_loop, shoot):
+    ana = make_user("ana", first_name="Ana", last_name="Lima")
+    bo = make_user("bo", first_name="Bo", last_name="Berg")
+    chat = off_loop(services.get_or_create_direct_conversation, user=ana, other_id=bo.pk)
+
+    a, b = new_page(), new_page()
+    sign_in(a, "ana")
+    sign_in(b, "bo")
+    b_socket = DroppableSocket(b)
+    open_chat(a, chat.pk)
+    open_chat(b, chat.pk)
+    expect(a.get_by_text("No messages yet. Say hello!")).to_be_visible()
+
+    # A sends; B sees it live; A sees it acknowledged and then seen (B's tab is open and visible).
+    send(a, "Hello **Bo**")
+    expect(message_log(b).get_by_text("Hello Bo")).to_be_visible()
+    expect(message_log(b).locator("strong", has_text="Bo")).to_be_visible()
+    expect(message_item(a, "Hello Bo").get_by_text("Seen")).to_be_visible()
+
+    # B types: A is told; B replies to A's message; A sees the quote.
+    b.get_by_role("textbox", name="Message").press_sequentially("Hi")
+    expect(a.get_by_text("Bo is typing…")).to_be_visible()
+    b.get_by_role("textbox", name="Message").fill("")
+    message_action(b, "Hello Bo", "Reply").click()
+    expect(b.get_by_text("Replying to Ana Lima: Hello Bo")).to_be_visible()
+    send(b, "Hi Ana, good to hear from you")
+    reply = message_item(a, "good to hear from you")
+    expect(reply.get_by_role("link", name=re.compile("Reply to Ana Lima"))).to_be_visible()
+    shoot(a, "chat-live")
+
+    # A edits, then deletes: both propagate.
+    message_action(a, "Hello Bo", "Edit").click()
+    a.get_by_role("textbox", name="Edit message").fill("Hello Bo, edited")
+    a.get_by_role("button", name="Save").click()
+    expect(message_item(b, "Hello Bo, edited").get_by_text("(edited)")).to_be_visible()
+    a.once("dialog", lambda dialog: dialog.accept())
+    message_action(a, "Hello Bo, edited", "Delete").click()
+    expect(message_log(b).get_by_text("This message was deleted.")).to_be_visible()
+    expect(message_log(b).get_by_text("Hello Bo, edited")).to_have_count(0)
+
+    # B's connection drops; A sends five messages; B comes back and shows all five once, in order.
+    b_socket.drop()
+    b.wait_for_selector("body[data-socket=closed]", state="attached")
+    expect(b.get_by_role("status").filter(has_text="Reconnecting")).to_be_visible()
+    for n in range(1, 6):
+        send(a, f"while you were away {n}")
+    expect(message_item(a, "while you were away 5").get_by_text("Sent")).to_be_visible()
+    expect(message_log(b).get_by_text("while you were away 1")).to_have_count(0)
+    b_socket.restore()
+    expect(message_log(b).get_by_text("while you were away 5")).to_be_visible(timeout=15_000)
+    texts = message_log(b).get_by_role("listitem").filter(has_text="while you were away").all_inner_texts()
+    order = [int(re.search(r"while you were away (\d)", t).group(1)) for t in texts]
+    assert order == [1, 2, 3, 4, 5]
+    seqs = [int(s) for s in b.locator("#messages > li.msg").evaluate_all("els => els.map(e => e.dataset.seq)")]
+    assert seqs == sorted(set(seqs)), "messages are in seq order with no duplicate"
+    assert Message.objects.filter(conversation=chat).count() == 7
+    expect(message_item(a, "while you were away 5").get_by_text("Seen")).to_be_visible()
+
+
+def test_sidebar_updates_live_and_unread_badge(new_page, off_loop, shoot):
+    ana = make_user("ana", first_name="Ana", last_name="Lima")
+    bo = make_user("bo", first_name="Bo", last_name="Berg")
+    cy = make_user("cy", first_name="Cy", last_name="Chen")
+    with_bo = off_loop(services.get_or_create_direct_conversation, user=ana, other_id=bo.pk)
+    a = new_page()
+    sign_in(a, "ana")
+    open_chat(a, with_bo.pk)
+    sidebar = a.get_by_role("list", name="Conversations")
+    # Cy starts a chat with Ana while she reads Bo's: it appears at the top with one unread message.
+    with_cy = off_loop(services.get_or_create_direct_conversation, user=cy, other_id=ana.pk)
+    off_loop(services.send_message, user=cy, conversation_id=with_cy.pk, body="Lunch tomorrow?")
+    entry = sidebar.get_by_role("listitem").filter(has_text="Cy Chen")
+    expect(entry.get_by_text("Lunch tomorrow?")).to_be_visible()
+    expect(entry.get_by_text("1 unread")).to_be_visible()
+    expect(sidebar.get_by_role("listitem").first).to_contain_text("Cy Chen")
+    off_loop(services.send_message, user=cy, conversation_id=with_cy.pk, body="12:30?")
+    expect(entry.get_by_text("2 unread")).to_be_visible()
+    # Opening the chat reads it: the badge goes away.
+    entry.get_by_role("link").click()
+    expect(a.get_by_role("heading", level=1)).to_have_text("Cy Chen")
+    expect(a.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text="Cy Chen")
+           .get_by_text("unread")).to_be_hidden()
+    shoot(a, "chat-sidebar")
+
+
+def test_composer_keeps_drafts_and_refuses_overlong_text(page, off_loop):
+    ana = make_user("ana", first_name="Ana", last_name="Lima")
+    bo = make_user("bo", first_name="Bo", last_name="Berg")
+    chat = off_loop(services.get_or_create_direct_conversation, user=ana, other_id=bo.pk)
+    sign_in(page, "ana")
+    open_chat(page, chat.pk)
+    box = page.get_by_role("textbox", name="Message")
+    box.fill("half-written thought")
+    page.reload()
+    expect(page.get_by_role("textbox", name="Message")).to_have_value("half-written thought")
+    box = page.get_by_role("textbox", name="Message")
+    box.press("Shift+Enter")
+    box.press_sequentially("second line")
+    box.press("Enter")
+    expect(message_log(page).get_by_text("second line")).to_be_visible()
+    assert Message.objects.get().body == "half-written thought\nsecond line"
+    box.fill("x" * 4001)
+    box.press("Enter")
+    expect(page.get_by_role("alert").filter(has_text="at most 4,000 characters")).to_be_visible()
+    assert Message.objects.count() == 1
