@@ -12,7 +12,15 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from chatsite.realtime import publish_on_commit, session_group, user_group
+
 from .models import User
+
+
+def end_live_sessions(*, user_id: int | None = None, session_key: str | None = None) -> None:
+    """Close the WebSockets of one browser session (sign-out) or of every session of a user."""
+    groups = [session_group(session_key)] if session_key else [user_group(user_id)]
+    publish_on_commit(groups, {"type": "session.ended"})
 
 AVATAR_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
 
@@ -82,5 +90,6 @@ def delete_account(*, user: User, request=None) -> None:
     Authenticator.objects.filter(user=user).delete()
     if old_avatar:
         transaction.on_commit(lambda: storage.delete(old_avatar))
+    end_live_sessions(user_id=user.pk)
     if request is not None:
         logout(request)

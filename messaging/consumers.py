@@ -10,7 +10,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from chatsite.errors import ServiceError
-from chatsite.realtime import conversation_group, user_group
+from chatsite.realtime import conversation_group, session_group, user_group
 
 from . import selectors, services
 from .events import render_message
@@ -24,7 +24,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.user = user
         self.conversation_ids = set(await database_sync_to_async(selectors.list_conversation_ids)(user))
-        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        # Signing out of this browser session (or deleting the account) closes its sockets at once.
+        self.fixed_groups = [user_group(user.pk), session_group(self.scope["session"].session_key)]
+        for group in self.fixed_groups:
+            await self.channel_layer.group_add(group, self.channel_name)
         for conversation_id in self.conversation_ids:
             await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
         await self.accept()
@@ -33,7 +36,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if not hasattr(self, "user"):
             return
-        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+        for group in self.fixed_groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
         for conversation_id in self.conversation_ids:
             await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
 
@@ -120,6 +124,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def typing_started(self, event):
         if event["user_id"] != self.user.pk:  # nobody needs to see their own typing
             await self.send(text_data=event["text"])
+
+    async def session_ended(self, event):
+        await self.close(code=4401)  # the browser does not reconnect after 4401: it asks to sign in
 
     async def conversation_joined(self, event):
         conversation_id = event["conversation_id"]

@@ -1,0 +1,48 @@
+"""Signing out, or deleting the account, closes the WebSockets it had open at once."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+from chatsite.asgi import application
+from conftest import PASSWORD, make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def open_socket(client: Client) -> WebsocketCommunicator:
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    communicator = WebsocketCommunicator(application, "/ws/", headers=[
+        (b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", cookie.encode())])
+    connected, _ = await communicator.connect()
+    assert connected
+    assert (await communicator.receive_json_from())["type"] == "hello"
+    return communicator
+
+
+async def test_sign_out_closes_that_sessions_socket_only():
+    ana = await sync_to_async(make_user)("ana")
+    laptop, phone = Client(), Client()
+    await sync_to_async(laptop.force_login)(ana)
+    await sync_to_async(phone.force_login)(ana)
+    laptop_ws, phone_ws = await open_socket(laptop), await open_socket(phone)
+    await sync_to_async(laptop.post)(reverse("account_logout"))
+    closed = await laptop_ws.receive_output(timeout=2)
+    assert closed == {"type": "websocket.close", "code": 4401}
+    assert await phone_ws.receive_nothing(timeout=0.3)  # the phone stays signed in
+    await phone_ws.disconnect()
+
+
+async def test_deleting_the_account_closes_every_socket():
+    ana = await sync_to_async(make_user)("ana")
+    laptop, phone = Client(), Client()
+    await sync_to_async(laptop.force_login)(ana)
+    await sync_to_async(phone.force_login)(ana)
+    phone_ws = await open_socket(phone)
+    response = await sync_to_async(laptop.post)(reverse("account_delete"), {"password": PASSWORD, "confirm": "ana"})
+    assert response.status_code == 302
+    closed = await phone_ws.receive_output(timeout=2)
+    assert closed["type"] == "websocket.close" and closed["code"] == 4401
