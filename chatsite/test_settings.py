@@ -15,3 +15,10 @@ if STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    import os
+
+    # One file per test run, so two runs on one machine (a developer and an editor helper) never
+    # share, and lock, one test database. pytest-django deletes it at the end.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}  # noqa: F405

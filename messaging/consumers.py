@@ -115,14 +115,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def forward(self, event):
         await self.send(text_data=event["text"])
 
-    message_created = forward
-    message_updated = forward
-    receipt_updated = forward
+    async def forward_if_member(self, event):
+        # A removed member's socket may still have events queued from before it left the group.
+        if event["conversation_id"] in self.conversation_ids:
+            await self.send(text_data=event["text"])
+
+    message_created = forward_if_member
+    message_updated = forward_if_member
+    receipt_updated = forward_if_member
     conversation_changed = forward
+    mention_created = forward
     notification_created = forward
+    invitation_changed = forward
 
     async def typing_started(self, event):
-        if event["user_id"] != self.user.pk:  # nobody needs to see their own typing
+        if event["user_id"] != self.user.pk and event["conversation_id"] in self.conversation_ids:
             await self.send(text_data=event["text"])
 
     async def session_ended(self, event):

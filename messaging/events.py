@@ -35,6 +35,16 @@ def message_created(message: Message) -> dict:
         "preview": message.preview,
         "created_at": message.created_at.isoformat(),
         "html": render_message(message),
+    }, conversation_id=message.conversation_id)
+
+
+def mention_created(message: Message) -> dict:
+    """To each mentioned user, even when the chat is muted."""
+    return _event("mention.created", {
+        "conversation": message.conversation_id,
+        "seq": message.seq,
+        "sender_name": message.sender.display_name if message.sender else "",
+        "preview": message.preview,
     })
 
 
@@ -45,7 +55,7 @@ def message_updated(message: Message) -> dict:
         "id": message.pk,
         "preview": message.preview,
         "html": render_message(message),
-    })
+    }, conversation_id=message.conversation_id)
 
 
 def receipt_updated(membership: Membership) -> dict:
@@ -54,12 +64,12 @@ def receipt_updated(membership: Membership) -> dict:
         "user_id": membership.user_id,
         "read_seq": membership.last_read_seq,
         "delivered_seq": membership.last_delivered_seq,
-    })
+    }, conversation_id=membership.conversation_id)
 
 
 def typing(*, conversation_id: int, user) -> dict:
     return _event("typing.started", {"conversation": conversation_id, "user_id": user.pk, "name": user.first_name or user.username},
-                  user_id=user.pk)
+                  user_id=user.pk, conversation_id=conversation_id)
 
 
 def conversation_changed(membership: Membership) -> dict:

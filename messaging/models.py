@@ -28,8 +28,21 @@ class Conversation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    class Policy(models.TextChoices):
+        EVERYONE = "everyone", "Everyone"
+        ADMINS = "admins", "Admins only"
+
+    # Group settings (ignored for direct chats).
+    post_policy = models.CharField("Who may post", max_length=8, choices=Policy.choices, default=Policy.EVERYONE)
+    invite_policy = models.CharField("Who may invite", max_length=8, choices=Policy.choices, default=Policy.ADMINS)
+    mention_all_policy = models.CharField("Who may mention @all", max_length=8, choices=Policy.choices, default=Policy.ADMINS)
+
     def __str__(self):
         return self.title or f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def is_group(self) -> bool:
+        return self.kind == self.Kind.GROUP
 
     @staticmethod
     def make_direct_key(user_a_id: int, user_b_id: int) -> str:
@@ -61,6 +74,14 @@ class Membership(models.Model):
         return f"{self.user} in {self.conversation} ({self.role})"
 
     @property
+    def is_admin(self) -> bool:
+        """Owner or admin: the roles that manage a group."""
+        return self.role in (self.Role.OWNER, self.Role.ADMIN)
+
+    def may(self, policy: str) -> bool:
+        return policy == Conversation.Policy.EVERYONE or self.is_admin
+
+    @property
     def unread_count(self) -> int:
         return max(self.conversation.last_seq - self.last_read_seq, 0)
 
@@ -89,6 +110,9 @@ class Message(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Space-separated ids of the mentioned users, "all" for @all: lets one rendering of a message
+    # highlight it for exactly the people it mentions (a per-user CSS rule, like "mine").
+    mention_ids = models.CharField(max_length=2000, blank=True)
 
     class Meta:
         constraints = [
@@ -112,6 +136,16 @@ class Message(models.Model):
         # Plain text of what people see (markdown applied, marks removed), not the raw markdown.
         text = " ".join(unescape(strip_tags(self.body_html or self.body)).split())
         return text[:80] + ("…" if len(text) > 80 else "")
+
+
+class Mention(models.Model):
+    """``user`` was mentioned in ``message`` (by @username or @all)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="mentions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentions")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "user"], name="one_mention_per_user")]
 
 
 class Reaction(models.Model):

@@ -8,7 +8,7 @@ from django.db.models import Prefetch, Q
 from accounts.models import User
 from chatsite.errors import NotFound
 
-from .models import Conversation, Membership, Message, Reaction, Star
+from .models import Conversation, Membership, Mention, Message, Reaction, Star
 
 PAGE_SIZE = 50
 
@@ -36,6 +36,15 @@ def list_conversation_ids(user) -> list[int]:
 
 def list_member_ids(conversation_id: int) -> list[int]:
     return list(Membership.objects.filter(conversation_id=conversation_id).values_list("user_id", flat=True))
+
+
+def list_member_summaries(conversation_id: int) -> list[dict]:
+    """Members as plain data for the chat page: mention autocomplete and "Seen by N"."""
+    rows = (Membership.objects.filter(conversation_id=conversation_id)
+            .values_list("user_id", "user__username", "user__first_name", "user__last_name", "last_read_seq")
+            .order_by("user__first_name", "user__username"))
+    return [{"id": uid, "username": username, "name": f"{first} {last}".strip() or username, "read_seq": read}
+            for uid, username, first, last, read in rows]
 
 
 def _with_counterparts(user, memberships: list[Membership]) -> list[Membership]:
@@ -121,15 +130,23 @@ def reaction_summary(message: Message) -> list[dict]:
     ]
 
 
-def list_starred(user, limit: int = 100) -> list[Message]:
+def _list_for_user(user, message_ids, limit: int) -> list[Message]:
+    """Live messages among ``message_ids`` in conversations the user is still a member of, newest first."""
     conversation_ids = Membership.objects.filter(user=user).values("conversation_id")
     return list(
-        Message.objects.filter(pk__in=Star.objects.filter(user=user).values("message_id"),
-                               conversation_id__in=conversation_ids, deleted_at__isnull=True)
+        Message.objects.filter(pk__in=message_ids, conversation_id__in=conversation_ids, deleted_at__isnull=True)
         .select_related("sender", "conversation", "reply_to", "reply_to__sender")
         .prefetch_related(Prefetch("reactions", queryset=Reaction.objects.select_related("user")))
         .order_by("-created_at")[:limit]
     )
+
+
+def list_starred(user, limit: int = 100) -> list[Message]:
+    return _list_for_user(user, Star.objects.filter(user=user).values("message_id"), limit)
+
+
+def list_mentions(user, limit: int = 100) -> list[Message]:
+    return _list_for_user(user, Mention.objects.filter(user=user).values("message_id"), limit)
 
 
 def search_people(user, query: str, limit: int = 20) -> list[User]:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -13,8 +14,8 @@ from chatsite.errors import InvalidInput, NotAllowed, NotFound
 from chatsite.realtime import conversation_group, publish_on_commit, user_group
 
 from . import events
-from .models import Conversation, Membership, Message, Reaction, Star
-from .rendering import render_message_html
+from .models import Conversation, Membership, Mention, Message, Reaction, Star
+from .rendering import find_mentions, render_message_html
 from .selectors import access_membership, access_message
 
 # The reactions on offer, with the names screen readers announce.
@@ -75,7 +76,7 @@ def get_or_create_direct_conversation(*, user: User, other_id: int) -> Conversat
 
 
 def _append_message(*, conversation_id: int, sender: User | None, kind: str, body: str, body_html: str,
-                    client_id: str = "", reply_to: Message | None = None) -> Message:
+                    client_id: str = "", reply_to: Message | None = None, mention_ids: str = "") -> Message:
     """Store a message under the next seq. Must run inside the caller's transaction.
 
     The conversation row is locked (SELECT ... FOR UPDATE; SQLite's IMMEDIATE transaction locks the
@@ -84,7 +85,8 @@ def _append_message(*, conversation_id: int, sender: User | None, kind: str, bod
     conversation = Conversation.objects.select_for_update().only("id", "last_seq").get(pk=conversation_id)
     seq = conversation.last_seq + 1
     message = Message.objects.create(conversation_id=conversation_id, seq=seq, sender=sender, kind=kind, body=body,
-                                     body_html=body_html, client_id=client_id, reply_to=reply_to)
+                                     body_html=body_html, client_id=client_id, reply_to=reply_to,
+                                     mention_ids=mention_ids)
     Conversation.objects.filter(pk=conversation_id).update(last_seq=seq, last_message=message,
                                                            last_activity_at=message.created_at)
     publish_on_commit([conversation_group(conversation_id)], events.message_created(message))
@@ -104,14 +106,21 @@ def send_message(*, user: User, conversation_id: int, body: str, client_id: str 
     try:
         with transaction.atomic():
             membership = access_membership(user, conversation_id)
+            conversation = membership.conversation
+            if conversation.is_group and not membership.may(conversation.post_policy):
+                raise NotAllowed("Only admins can post in this group.")
+            mentioned = _resolve_mentions(membership, body)
             reply_to = None
             if reply_to_id:
                 reply_to = Message.objects.filter(pk=reply_to_id, conversation_id=membership.conversation_id).select_related("sender").first()
                 if reply_to is None:
                     raise InvalidInput("The message you are replying to is not in this conversation.")
-            message = _append_message(conversation_id=membership.conversation_id, sender=user, kind=Message.Kind.TEXT,
-                                      body=body, body_html=render_message_html(body), client_id=client_id,
-                                      reply_to=reply_to)
+            message = _append_message(
+                conversation_id=conversation.pk, sender=user, kind=Message.Kind.TEXT, body=body,
+                body_html=render_message_html(body, mentioned=mentioned.names), client_id=client_id,
+                reply_to=reply_to, mention_ids=mentioned.ids_attribute,
+            )
+            _store_mentions(message, mentioned)
             # Your own message is read by you: the watermark moves with it, so it never counts as unread.
             Membership.objects.filter(pk=membership.pk).update(last_read_seq=message.seq, last_delivered_seq=message.seq)
     except IntegrityError:
@@ -122,6 +131,44 @@ def send_message(*, user: User, conversation_id: int, body: str, client_id: str 
         return SendResult(existing, created=False)
     message.sender = user
     return SendResult(message, created=True)
+
+
+@dataclass
+class Mentions:
+    names: set[str]  # lower-cased usernames (and "all") to highlight in the text
+    user_ids: set[int]  # who is mentioned, the sender excluded
+    everyone: bool
+
+    @property
+    def ids_attribute(self) -> str:
+        return " ".join(["all"] * self.everyone + [str(i) for i in sorted(self.user_ids)])
+
+
+def _resolve_mentions(membership: Membership, body: str) -> Mentions:
+    """@username of a member, and @all in groups (by default admins only)."""
+    names = find_mentions(body)
+    if not names or not membership.conversation.is_group:
+        return Mentions(set(), set(), False)
+    everyone = "all" in names
+    if everyone and not membership.may(membership.conversation.mention_all_policy):
+        raise NotAllowed("Only admins can mention @all in this group.")
+    others = Membership.objects.filter(conversation_id=membership.conversation_id).exclude(user_id=membership.user_id)
+    if not everyone:
+        match = Q()
+        for name in sorted(names)[:50]:  # usernames are unique without regard to case (allauth)
+            match |= Q(user__username__iexact=name)
+        others = others.filter(match)
+    members = dict(others.values_list("user_id", "user__username"))
+    highlighted = ({name.lower() for name in members.values()} & names) | ({"all"} if everyone else set())
+    return Mentions(highlighted, set(members), everyone)
+
+
+def _store_mentions(message: Message, mentions: Mentions) -> None:
+    if not mentions.user_ids:
+        return
+    Mention.objects.bulk_create([Mention(message=message, user_id=uid) for uid in mentions.user_ids])
+    event = events.mention_created(message)
+    publish_on_commit([user_group(uid) for uid in mentions.user_ids], event)
 
 
 def post_system_message(*, conversation_id: int, body: str) -> Message:

@@ -1,35 +1,14 @@
 """HTTP transport for conversations. Thin: read with selectors, change with services."""
 
-from functools import wraps
-
 from django.conf import settings
-from django.contrib import messages as flash
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from chatsite.errors import ServiceError
+from chatsite.http import service_errors
 
 from . import selectors, services
-
-
-def service_errors(view):
-    """Turn a ServiceError into the user's message: plain text for htmx (shown in a toast),
-    a flash message and a redirect back for a plain form post."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except ServiceError as error:
-            if request.htmx or request.method == "GET":
-                return HttpResponse(error.message, status=error.status, content_type="text/plain; charset=utf-8")
-            flash.error(request, error.message)
-            return redirect(request.headers.get("Referer") or reverse("home"))
-
-    return login_required(wrapper)
 
 
 def _message_context(request, messages):
@@ -46,9 +25,12 @@ def conversation_detail(request, conversation_id: int):
     limit = min(max(selectors.PAGE_SIZE, unread + 10), 200)
     messages, more = selectors.list_messages(conversation.pk, limit=limit)
     read_seq, delivered_seq = selectors.read_watermarks(conversation.pk, request.user.pk)
+    members = selectors.list_member_summaries(conversation.pk) if conversation.kind != conversation.Kind.DIRECT else []
     return render(request, "messaging/conversation.html", {
         "membership": membership, "conversation": conversation, "more_before": more,
         "first_unread_seq": membership.last_read_seq + 1 if unread else None,
+        "members": members, "members_json": [{k: m[k] for k in ("id", "username", "name")} for m in members],
+        "watermarks": {m["id"]: m["read_seq"] for m in members},
         "others_read_seq": read_seq, "others_delivered_seq": delivered_seq, "max_length": settings.MESSAGE_MAX_LENGTH,
         **_message_context(request, messages),
     })
@@ -161,7 +143,7 @@ def conversation_entry(request, conversation_id: int):
 @require_GET
 def conversation_list(request):
     return render(request, "messaging/partials/conversation_list.html",
-                  {"entries": selectors.list_conversations(request.user)})
+                  {"entries": selectors.list_conversations(request.user), "user": request.user})
 
 
 @service_errors

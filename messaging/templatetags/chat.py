@@ -9,7 +9,15 @@ register = template.Library()
 def conversation_list(context, active_id=None):
     """The sidebar list, on every page of the app shell."""
     user = context["request"].user
-    return {"entries": selectors.list_conversations(user), "active_id": active_id, "request": context["request"]}
+    return {"entries": selectors.list_conversations(user), "active_id": active_id, "request": context["request"],
+            "user": user}
+
+
+@register.simple_tag(takes_context=True)
+def pending_invitation_count(context) -> int:
+    from groups.selectors import count_pending_invitations
+
+    return count_pending_invitations(context["request"].user.pk)
 
 
 @register.filter

@@ -26,8 +26,16 @@
   let othersDelivered = chat ? Number(chat.dataset.othersDeliveredSeq || 0) : 0;
   let resumeInFlight = false;
   const deliveredSent = {};
+  // Groups: every member's read watermark (for "Seen by N") and the members (for @mentions).
+  const readSeqs = readJson("chat-watermarks") || {};
+  const members = readJson("chat-members") || [];
 
   // ---------------------------------------------------------------- helpers
+  function readJson(id) {
+    const element = document.getElementById(id);
+    if (!element) return null;
+    try { return JSON.parse(element.textContent); } catch (e) { return null; }
+  }
   function newClientId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     const bytes = new Uint8Array(16);
@@ -67,6 +75,7 @@
     if (date.toDateString() === yesterday.toDateString()) return "Yesterday";
     return date.toLocaleDateString([], { weekday: "long", day: "numeric", month: "long", year: "numeric" });
   }
+  function toast(text) { if (window.chatToast) window.chatToast(text); }
   function setStatusBanner(text) {
     const banner = document.getElementById("connection-status");
     if (!banner) return;
@@ -127,6 +136,12 @@
       else text = "Sent";
       if (status.textContent !== text) status.textContent = text;
       li.dataset.state = text.toLowerCase().replace("…", "");
+      const seen = li.querySelector("[data-seen]");
+      if (seen && !isDirect && seq) {
+        const readers = Object.entries(readSeqs).filter(([id, read]) => Number(id) !== myId && read >= seq).length;
+        const label = readers ? `Seen by ${readers}` : "";
+        if (seen.textContent !== label) seen.textContent = label;
+      }
     }
   }
 
@@ -371,6 +386,7 @@
     },
     "receipt.updated": (e) => {
       if (!chat || e.conversation !== convId || e.user_id === myId) return;
+      readSeqs[e.user_id] = Math.max(readSeqs[e.user_id] || 0, e.read_seq);
       othersRead = Math.max(othersRead, e.read_seq);
       othersDelivered = Math.max(othersDelivered, e.delivered_seq);
       applyStatuses();
@@ -385,9 +401,38 @@
       }
     },
     "conversation.joined": (e) => { refreshEntry(e.conversation); },
+    "mention.created": (e) => {
+      if (!(chat && e.conversation === convId && visible())) toast(`${e.sender_name} mentioned you: ${e.preview}`);
+    },
+    "group.changed": (e) => {
+      refreshEntry(e.conversation);
+      if (chat && e.conversation === convId) {
+        const title = document.getElementById("group-title");
+        if (title) title.textContent = e.title;
+      }
+    },
+    "invitation.changed": (e) => {
+      const badge = document.getElementById("invitation-badge");
+      if (badge) { badge.textContent = String(e.pending); badge.hidden = e.pending <= 0; }
+      const listEl = document.getElementById("invitation-list");
+      if (e.status === "pending") {
+        toast(`${e.inviter_name} invited you to the group “${e.title}”.`);
+        if (listEl && e.html && !document.getElementById("invitation-" + e.id)) {
+          const item = htmlToElement(e.html);
+          listEl.prepend(item);
+          htmx.process(item);
+        }
+      } else {
+        document.getElementById("invitation-" + e.id)?.remove();
+      }
+      document.getElementById("no-invitations")?.toggleAttribute("hidden", Boolean(listEl && listEl.children.length));
+    },
     "conversation.left": (e) => {
       entryFor(e.conversation)?.remove();
-      if (e.conversation === convId) setStatusBanner("You are no longer a member of this conversation.");
+      if (e.conversation === convId) {
+        setStatusBanner("You are no longer a member of this conversation.");
+        document.getElementById("composer")?.querySelectorAll("textarea, button").forEach((c) => { c.disabled = true; });
+      }
     },
   };
 
@@ -442,11 +487,74 @@
     form.body.focus();
   }
 
+  // @mention autocomplete: a listbox under the caret's word, driven from the keyboard or the mouse.
+  const mentionList = document.getElementById("mention-list");
+  let mentionChoices = [];
+  let mentionActive = 0;
+  function mentionQuery(input) {
+    const before = input.value.slice(0, input.selectionStart);
+    const match = /(^|[\s(])@([\w.+-]*)$/.exec(before);
+    return match ? match[2].toLowerCase() : null;
+  }
+  function closeMentions(input) {
+    mentionList.hidden = true;
+    mentionChoices = [];
+    input.removeAttribute("aria-activedescendant");
+    input.setAttribute("aria-expanded", "false");
+  }
+  function renderMentions(input) {
+    mentionList.replaceChildren();
+    mentionChoices.forEach((choice, index) => {
+      const option = document.createElement("li");
+      option.id = "mention-option-" + index;
+      option.setAttribute("role", "option");
+      option.setAttribute("aria-selected", String(index === mentionActive));
+      option.textContent = choice.username === "all" ? "@all (everyone here)" : `${choice.name} @${choice.username}`;
+      option.addEventListener("mousedown", (event) => { event.preventDefault(); chooseMention(input, index); });
+      mentionList.append(option);
+    });
+    mentionList.hidden = mentionChoices.length === 0;
+    input.setAttribute("aria-expanded", String(!mentionList.hidden));
+    if (!mentionList.hidden) input.setAttribute("aria-activedescendant", "mention-option-" + mentionActive);
+  }
+  function updateMentions(input) {
+    const query = mentionQuery(input);
+    if (query === null || !members.length) { closeMentions(input); return; }
+    const everyone = { username: "all", name: "everyone" };
+    mentionChoices = members.filter((m) => m.id !== myId)
+      .concat([everyone])
+      .filter((m) => m.username.toLowerCase().startsWith(query) || m.name.toLowerCase().split(" ").some((w) => w.startsWith(query)))
+      .slice(0, 8);
+    mentionActive = 0;
+    renderMentions(input);
+  }
+  function chooseMention(input, index) {
+    const choice = mentionChoices[index];
+    if (!choice) return;
+    const at = input.selectionStart;
+    const before = input.value.slice(0, at).replace(/@([\w.+-]*)$/, "@" + choice.username + " ");
+    input.value = before + input.value.slice(at);
+    input.setSelectionRange(before.length, before.length);
+    closeMentions(input);
+    input.dispatchEvent(new Event("input"));
+  }
+
   if (chat) {
     const form = document.getElementById("composer");
     const input = form.querySelector("textarea[name=body]");
     form.addEventListener("submit", submitComposer);
     input.addEventListener("keydown", (event) => {
+      if (!mentionList.hidden && mentionChoices.length) {
+        if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+          event.preventDefault();
+          const step = event.key === "ArrowDown" ? 1 : -1;
+          mentionActive = (mentionActive + step + mentionChoices.length) % mentionChoices.length;
+          renderMentions(input);
+          return;
+        }
+        if (event.key === "Enter" || event.key === "Tab") { event.preventDefault(); chooseMention(input, mentionActive); return; }
+        if (event.key === "Escape") { event.preventDefault(); closeMentions(input); return; }
+      }
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         form.requestSubmit();
@@ -456,6 +564,7 @@
     autoGrow(input);
     input.addEventListener("input", () => {
       autoGrow(input);
+      updateMentions(input);
       if (input.value) localStorage.setItem(DRAFT_KEY, input.value); else localStorage.removeItem(DRAFT_KEY);
       if (Date.now() - lastTypingSent > 3000 && input.value.trim()) {
         lastTypingSent = Date.now();

@@ -1,0 +1,314 @@
+"""Managing group conversations: creation, roles, settings, invitations, membership changes.
+
+Every membership change takes effect at once on the sockets (conversation.joined / .left events
+make them join or leave the conversation's channel-layer group) and leaves a system message in the
+chat ("Ana added Bo").
+"""
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from chatsite.errors import InvalidInput, NotAllowed, NotFound
+from chatsite.realtime import conversation_group, publish_on_commit, user_group
+from messaging import events as message_events
+from messaging.models import Conversation, Membership
+from messaging.services import post_system_message
+
+from . import events
+from .models import GroupInvitation
+from .selectors import access_group_membership
+
+Role = Membership.Role
+TITLE_MAX = 100
+DESCRIPTION_MAX = 500
+
+
+def _clean_title(title) -> str:
+    title = " ".join(str(title or "").split())
+    if not title:
+        raise InvalidInput("A group needs a name.")
+    if len(title) > TITLE_MAX:
+        raise InvalidInput(f"A group name can be at most {TITLE_MAX} characters long.")
+    return title
+
+
+def _clean_description(description) -> str:
+    description = str(description or "").strip()
+    if len(description) > DESCRIPTION_MAX:
+        raise InvalidInput(f"A description can be at most {DESCRIPTION_MAX} characters long.")
+    return description
+
+
+def _active_users(user_ids) -> list[User]:
+    try:
+        ids = {int(i) for i in user_ids}
+    except (TypeError, ValueError):
+        raise InvalidInput("Pick people from the list.") from None
+    users = list(User.objects.filter(pk__in=ids, is_active=True))
+    if len(users) != len(ids):
+        raise NotFound("Some of those people do not exist.")
+    return users
+
+
+def _require_admin(membership: Membership, action: str) -> None:
+    if not membership.is_admin:
+        raise NotAllowed(f"Only group admins can {action}.")
+
+
+def _check_size(conversation: Conversation, adding: int) -> None:
+    size = Membership.objects.filter(conversation=conversation).count()
+    if size + adding > settings.GROUP_MAX_MEMBERS:
+        raise InvalidInput(f"A group can have at most {settings.GROUP_MAX_MEMBERS} members "
+                           f"({size} now, {adding} more asked for).")
+
+
+def _join(conversation: Conversation, users: list[User]) -> None:
+    Membership.objects.bulk_create([
+        # New members start reading from now: older history counts as read, not as unread.
+        Membership(conversation=conversation, user=u, role=Role.MEMBER, last_read_seq=conversation.last_seq,
+                   last_delivered_seq=conversation.last_seq)
+        for u in users
+    ])
+    for u in users:
+        publish_on_commit([user_group(u.pk)], message_events.conversation_joined(conversation_id=conversation.pk, user_id=u.pk))
+
+
+def _leave(conversation: Conversation, user_id: int) -> None:
+    Membership.objects.filter(conversation=conversation, user_id=user_id).delete()
+    GroupInvitation.objects.filter(conversation=conversation, invitee_id=user_id, status=GroupInvitation.Status.PENDING).update(
+        status=GroupInvitation.Status.REVOKED, responded_at=timezone.now())
+    publish_on_commit([user_group(user_id)], message_events.conversation_left(conversation_id=conversation.pk, user_id=user_id))
+
+
+def _names(users) -> str:
+    names = [u.display_name for u in users]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+@transaction.atomic
+def create_group(*, user: User, title: str, description: str = "", member_ids=()) -> Conversation:
+    title, description = _clean_title(title), _clean_description(description)
+    members = [u for u in _active_users(member_ids) if u.pk != user.pk]
+    if len(members) + 1 > settings.GROUP_MAX_MEMBERS:
+        raise InvalidInput(f"A group can have at most {settings.GROUP_MAX_MEMBERS} members.")
+    conversation = Conversation.objects.create(kind=Conversation.Kind.GROUP, title=title, description=description,
+                                               created_by=user)
+    Membership.objects.create(conversation=conversation, user=user, role=Role.OWNER)
+    publish_on_commit([user_group(user.pk)], message_events.conversation_joined(conversation_id=conversation.pk, user_id=user.pk))
+    post_system_message(conversation_id=conversation.pk, body=f"{user.display_name} created the group “{title}”")
+    if members:
+        conversation.refresh_from_db(fields=["last_seq"])
+        _join(conversation, members)
+        post_system_message(conversation_id=conversation.pk, body=f"{user.display_name} added {_names(members)}")
+    return conversation
+
+
+@transaction.atomic
+def update_group(*, user: User, conversation_id, title: str, description: str = "", post_policy: str | None = None,
+                 invite_policy: str | None = None, mention_all_policy: str | None = None) -> Conversation:
+    membership = access_group_membership(user, conversation_id)
+    _require_admin(membership, "change the group's settings")
+    conversation = Conversation.objects.select_for_update().get(pk=membership.conversation_id)
+    title, description = _clean_title(title), _clean_description(description)
+    policies = {"post_policy": post_policy, "invite_policy": invite_policy, "mention_all_policy": mention_all_policy}
+    for field, value in policies.items():
+        if value is not None and value not in Conversation.Policy.values:
+            raise InvalidInput("That setting has no such choice.")
+    changes = []
+    if title != conversation.title:
+        changes.append(f"renamed the group to “{title}”")
+    if description != conversation.description:
+        changes.append("changed the description")
+    for field, value in policies.items():
+        if value is not None and value != getattr(conversation, field):
+            label = Conversation._meta.get_field(field).verbose_name.lower()
+            changes.append(f"set “{label}” to {Conversation.Policy(value).label.lower()}")
+            setattr(conversation, field, value)
+    conversation.title, conversation.description = title, description
+    conversation.save()
+    if changes:
+        post_system_message(conversation_id=conversation.pk, body=f"{user.display_name} " + ", ".join(changes))
+    publish_on_commit([conversation_group(conversation.pk)], events.group_changed(conversation))
+    return conversation
+
+
+@transaction.atomic
+def add_members(*, user: User, conversation_id, user_ids) -> list[User]:
+    """Admins add people directly (no invitation to accept)."""
+    membership = access_group_membership(user, conversation_id)
+    _require_admin(membership, "add members")
+    conversation = Conversation.objects.select_for_update().get(pk=membership.conversation_id)
+    present = set(Membership.objects.filter(conversation=conversation).values_list("user_id", flat=True))
+    newcomers = [u for u in _active_users(user_ids) if u.pk not in present]
+    if not newcomers:
+        raise InvalidInput("Those people are already in the group.")
+    _check_size(conversation, len(newcomers))
+    _join(conversation, newcomers)
+    GroupInvitation.objects.filter(conversation=conversation, invitee__in=newcomers, status=GroupInvitation.Status.PENDING).update(
+        status=GroupInvitation.Status.ACCEPTED, responded_at=timezone.now())
+    post_system_message(conversation_id=conversation.pk, body=f"{user.display_name} added {_names(newcomers)}")
+    return newcomers
+
+
+@transaction.atomic
+def remove_member(*, user: User, conversation_id, member_id) -> None:
+    membership = access_group_membership(user, conversation_id)
+    _require_admin(membership, "remove members")
+    try:
+        target = Membership.objects.select_related("user").get(conversation_id=membership.conversation_id, user_id=int(member_id))
+    except (Membership.DoesNotExist, TypeError, ValueError):
+        raise NotFound("That person is not in this group.") from None
+    if target.user_id == user.pk:
+        raise InvalidInput("To leave the group, use “Leave group”.")
+    if target.role == Role.OWNER:
+        raise NotAllowed("Nobody can remove the group's owner.")
+    if target.role == Role.ADMIN and membership.role != Role.OWNER:
+        raise NotAllowed("Only the owner can remove an admin.")
+    _leave(membership.conversation, target.user_id)
+    post_system_message(conversation_id=membership.conversation_id, body=f"{user.display_name} removed {target.user.display_name}")
+
+
+@transaction.atomic
+def set_role(*, user: User, conversation_id, member_id, role: str) -> Membership:
+    """Admins make members admins and admins members; ownership moves with transfer_ownership."""
+    membership = access_group_membership(user, conversation_id)
+    _require_admin(membership, "change roles")
+    if role not in (Role.ADMIN, Role.MEMBER):
+        raise InvalidInput("A member can be made an admin or a member.")
+    try:
+        target = Membership.objects.select_related("user").get(conversation_id=membership.conversation_id, user_id=int(member_id))
+    except (Membership.DoesNotExist, TypeError, ValueError):
+        raise NotFound("That person is not in this group.") from None
+    if target.role == Role.OWNER:
+        raise NotAllowed("The owner's role changes only by transferring ownership.")
+    if target.role == role:
+        return target
+    target.role = role
+    target.save(update_fields=["role"])
+    verb = "made {} an admin" if role == Role.ADMIN else "removed {} as admin"
+    post_system_message(conversation_id=membership.conversation_id,
+                        body=f"{user.display_name} {verb.format(target.user.display_name)}")
+    return target
+
+
+@transaction.atomic
+def transfer_ownership(*, user: User, conversation_id, member_id) -> None:
+    membership = access_group_membership(user, conversation_id)
+    if membership.role != Role.OWNER:
+        raise NotAllowed("Only the owner can transfer ownership.")
+    try:
+        target = Membership.objects.select_related("user").get(conversation_id=membership.conversation_id, user_id=int(member_id))
+    except (Membership.DoesNotExist, TypeError, ValueError):
+        raise NotFound("That person is not in this group.") from None
+    if target.user_id == user.pk:
+        raise InvalidInput("You already own this group.")
+    Membership.objects.filter(pk=membership.pk).update(role=Role.ADMIN)
+    Membership.objects.filter(pk=target.pk).update(role=Role.OWNER)
+    post_system_message(conversation_id=membership.conversation_id,
+                        body=f"{user.display_name} made {target.user.display_name} the owner")
+
+
+@transaction.atomic
+def leave_group(*, user: User, conversation_id, new_owner_id=None) -> None:
+    """Leave; an owner hands the group on (to whom they name, else the oldest admin, else the
+    oldest member). The last one out deletes the group."""
+    membership = access_group_membership(user, conversation_id)
+    conversation = membership.conversation
+    others = Membership.objects.filter(conversation=conversation).exclude(pk=membership.pk).select_related("user")
+    if membership.role == Role.OWNER and others.exists():
+        if new_owner_id:
+            heir = others.filter(user_id=new_owner_id).first()
+            if heir is None:
+                raise InvalidInput("The new owner must be a member of the group.")
+        else:
+            heir = others.filter(role=Role.ADMIN).order_by("joined_at", "pk").first() or others.order_by("joined_at", "pk").first()
+        Membership.objects.filter(pk=heir.pk).update(role=Role.OWNER)
+        _leave(conversation, user.pk)
+        post_system_message(conversation_id=conversation.pk, body=f"{user.display_name} left; {heir.user.display_name} is the owner now")
+        return
+    _leave(conversation, user.pk)
+    if others.exists():
+        post_system_message(conversation_id=conversation.pk, body=f"{user.display_name} left")
+    else:
+        conversation.delete()
+
+
+@transaction.atomic
+def delete_group(*, user: User, conversation_id) -> None:
+    membership = access_group_membership(user, conversation_id)
+    if membership.role != Role.OWNER:
+        raise NotAllowed("Only the owner can delete the group.")
+    conversation = membership.conversation
+    for member_id in Membership.objects.filter(conversation=conversation).values_list("user_id", flat=True):
+        publish_on_commit([user_group(member_id)], message_events.conversation_left(conversation_id=conversation.pk, user_id=member_id))
+    conversation.delete()
+
+
+# --- invitations ---------------------------------------------------------------------------------
+
+@transaction.atomic
+def invite(*, user: User, conversation_id, invitee_id) -> GroupInvitation:
+    membership = access_group_membership(user, conversation_id)
+    conversation = membership.conversation
+    if not membership.may(conversation.invite_policy):
+        raise NotAllowed("Only group admins can invite people to this group.")
+    invitee = _active_users([invitee_id])[0]
+    if Membership.objects.filter(conversation=conversation, user=invitee).exists():
+        raise InvalidInput(f"{invitee.display_name} is already in the group.")
+    _check_size(conversation, 1)
+    try:
+        with transaction.atomic():
+            invitation = GroupInvitation.objects.create(conversation=conversation, inviter=user, invitee=invitee)
+    except IntegrityError:
+        raise InvalidInput(f"{invitee.display_name} has already been invited.") from None
+    publish_on_commit([user_group(invitee.pk)], events.invitation_changed(invitation))
+    return invitation
+
+
+def _pending_invitation(invitation_id) -> GroupInvitation:
+    try:
+        return GroupInvitation.objects.select_related("conversation", "invitee", "inviter").select_for_update().get(
+            pk=int(invitation_id))
+    except (GroupInvitation.DoesNotExist, TypeError, ValueError):
+        raise NotFound("That invitation does not exist.") from None
+
+
+@transaction.atomic
+def respond_to_invitation(*, user: User, invitation_id, accept: bool) -> GroupInvitation:
+    invitation = _pending_invitation(invitation_id)
+    if invitation.invitee_id != user.pk:
+        raise NotFound("That invitation does not exist.")
+    if invitation.status != GroupInvitation.Status.PENDING:
+        raise InvalidInput(f"That invitation was already {invitation.get_status_display().lower()}.")
+    invitation.status = GroupInvitation.Status.ACCEPTED if accept else GroupInvitation.Status.DECLINED
+    invitation.responded_at = timezone.now()
+    invitation.save(update_fields=["status", "responded_at"])
+    if accept:
+        conversation = Conversation.objects.select_for_update().get(pk=invitation.conversation_id)
+        _check_size(conversation, 1)
+        # Joining by invitation shows the recent history: the last 20 messages count as unread.
+        Membership.objects.create(conversation=conversation, user=user, role=Role.MEMBER,
+                                  last_read_seq=max(conversation.last_seq - 20, 0))
+        publish_on_commit([user_group(user.pk)], message_events.conversation_joined(conversation_id=conversation.pk, user_id=user.pk))
+        post_system_message(conversation_id=conversation.pk, body=f"{user.display_name} joined")
+    publish_on_commit([user_group(user.pk)], events.invitation_changed(invitation))
+    return invitation
+
+
+@transaction.atomic
+def revoke_invitation(*, user: User, invitation_id) -> GroupInvitation:
+    invitation = _pending_invitation(invitation_id)
+    membership = Membership.objects.filter(conversation_id=invitation.conversation_id, user=user).first()
+    if membership is None:
+        raise NotFound("That invitation does not exist.")
+    if invitation.inviter_id != user.pk and not membership.is_admin:
+        raise NotAllowed("Only the person who invited, or an admin, can revoke an invitation.")
+    if invitation.status != GroupInvitation.Status.PENDING:
+        raise InvalidInput(f"That invitation was already {invitation.get_status_display().lower()}.")
+    invitation.status = GroupInvitation.Status.REVOKED
+    invitation.responded_at = timezone.now()
+    invitation.save(update_fields=["status", "responded_at"])
+    publish_on_commit([user_group(invitation.invitee_id)], events.invitation_changed(invitation))
+    return invitation

@@ -1,0 +1,67 @@
+import pytest
+from django.urls import reverse
+
+from conftest import make_user
+from groups import services
+from messaging import services as message_services
+from messaging.models import Conversation, Membership
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_group_over_http_with_members(client):
+    olga, mia = make_user("olga"), make_user("mia", first_name="Mia")
+    client.force_login(olga)
+    assert client.get(reverse("group_create")).status_code == 200
+    picker = client.get(reverse("group_people_picker") + "?q=mi", HTTP_HX_REQUEST="true").content.decode()
+    assert 'name="members"' in picker and "Mia" in picker
+    response = client.post(reverse("group_create"), {"title": "Book club", "members": [mia.pk]})
+    group = Conversation.objects.get(title="Book club")
+    assert response["Location"] == reverse("conversation", args=[group.pk])
+    assert set(Membership.objects.filter(conversation=group).values_list("user__username", "role")) == {
+        ("olga", "owner"), ("mia", "member")}
+    page = client.get(response["Location"]).content.decode()
+    assert "2 members" in page and "Book club" in page and 'id="chat-members"' in page
+
+
+def test_create_group_with_no_name_shows_the_error(client):
+    client.force_login(make_user("olga"))
+    response = client.post(reverse("group_create"), {"title": "  "})
+    assert response.status_code == 400 and "A group needs a name." in response.content.decode()
+    assert not Conversation.objects.exists()
+
+
+def test_info_page_shows_roles_and_admin_controls(client, crew):
+    client.force_login(crew["owner"])
+    page = client.get(reverse("group_info", args=[crew["group"].pk])).content.decode()
+    assert "Owner" in page and "Admin" in page and "Save settings" in page and "Delete group" in page
+    client.force_login(crew["member"])
+    page = client.get(reverse("group_info", args=[crew["group"].pk])).content.decode()
+    assert "Save settings" not in page and "Delete group" not in page and "Leave group" in page
+
+
+def test_invitations_page_accept(client, crew):
+    invitation = services.invite(user=crew["owner"], conversation_id=crew["group"].pk, invitee_id=crew["outsider"].pk)
+    client.force_login(crew["outsider"])
+    page = client.get(reverse("invitations")).content.decode()
+    assert "Crew" in page and "Olga Tester invited you" in page
+    response = client.post(reverse("invitation_accept", args=[invitation.pk]))
+    assert response["Location"] == reverse("conversation", args=[crew["group"].pk])
+    assert Membership.objects.filter(conversation=crew["group"], user=crew["outsider"]).exists()
+
+
+def test_seen_by_list_on_demand(client, crew):
+    message = message_services.send_message(user=crew["owner"], conversation_id=crew["group"].pk, body="read me").message
+    message_services.mark_read(user=crew["member"], conversation_id=crew["group"].pk, seq=message.seq)
+    client.force_login(crew["owner"])
+    listing = client.get(reverse("seen_by", args=[message.pk]), HTTP_HX_REQUEST="true").content.decode()
+    assert "Seen by 1" in listing and "Mia Tester" in listing and "Adam Tester" not in listing
+    client.force_login(crew["outsider"])
+    assert client.get(reverse("seen_by", args=[message.pk]), HTTP_HX_REQUEST="true").status_code == 404
+
+
+def test_mentions_page(client, crew):
+    message_services.send_message(user=crew["member"], conversation_id=crew["group"].pk, body="@adam ping")
+    client.force_login(crew["admin"])
+    page = client.get(reverse("mentions")).content.decode()
+    assert "ping" in page and "<h1>Mentions</h1>" in page

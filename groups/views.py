@@ -1,0 +1,175 @@
+"""HTTP transport for group management. Thin: read with selectors, change with services."""
+
+from django.contrib import messages as flash
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from chatsite.errors import InvalidInput
+from chatsite.http import service_errors
+from messaging import selectors as message_selectors
+from messaging.models import Conversation
+from messaging.selectors import access_message
+
+from . import selectors, services
+
+
+@service_errors
+@require_http_methods(["GET", "POST"])
+def group_create(request):
+    context = {"title": "", "description": "", "chosen": [], "error": ""}
+    if request.method == "POST":
+        try:
+            conversation = services.create_group(
+                user=request.user, title=request.POST.get("title", ""), description=request.POST.get("description", ""),
+                member_ids=request.POST.getlist("members"),
+            )
+        except InvalidInput as error:
+            context.update(title=request.POST.get("title", ""), description=request.POST.get("description", ""),
+                           error=error.message)
+            return render(request, "groups/group_create.html", context, status=400)
+        return redirect("conversation", conversation_id=conversation.pk)
+    return render(request, "groups/group_create.html", context)
+
+
+@service_errors
+@require_GET
+def people_picker(request):
+    """Search results with a checkbox each, for the new-group form."""
+    people = message_selectors.search_people(request.user, request.GET.get("q", ""))
+    return render(request, "groups/partials/people_picker.html", {"people": people, "query": request.GET.get("q", "")})
+
+
+@service_errors
+@require_GET
+def group_info(request, conversation_id: int):
+    membership = selectors.access_group_membership(request.user, conversation_id)
+    conversation = membership.conversation
+    return render(request, "groups/group_info.html", {
+        "membership": membership, "conversation": conversation,
+        "members": selectors.list_members(conversation.pk),
+        "invitations": selectors.list_group_invitations(conversation.pk),
+        "policies": Conversation.Policy.choices,
+        "can_invite": membership.may(conversation.invite_policy),
+    })
+
+
+@service_errors
+@require_GET
+def invite_search(request, conversation_id: int):
+    membership = selectors.access_group_membership(request.user, conversation_id)
+    member_ids = set(membership.conversation.memberships.values_list("user_id", flat=True))
+    people = [p for p in message_selectors.search_people(request.user, request.GET.get("q", "")) if p.pk not in member_ids]
+    return render(request, "groups/partials/invite_results.html", {
+        "people": people, "membership": membership, "conversation": membership.conversation,
+        "query": request.GET.get("q", ""),
+    })
+
+
+def _back_to_info(request, conversation_id, message=None):
+    if message:
+        flash.success(request, message)
+    return redirect("group_info", conversation_id=conversation_id)
+
+
+@service_errors
+@require_POST
+def group_update(request, conversation_id: int):
+    services.update_group(
+        user=request.user, conversation_id=conversation_id, title=request.POST.get("title", ""),
+        description=request.POST.get("description", ""), post_policy=request.POST.get("post_policy"),
+        invite_policy=request.POST.get("invite_policy"), mention_all_policy=request.POST.get("mention_all_policy"),
+    )
+    return _back_to_info(request, conversation_id, "The group's settings were saved.")
+
+
+@service_errors
+@require_POST
+def member_add(request, conversation_id: int):
+    added = services.add_members(user=request.user, conversation_id=conversation_id, user_ids=request.POST.getlist("user_id"))
+    return _back_to_info(request, conversation_id, f"Added {', '.join(u.display_name for u in added)}.")
+
+
+@service_errors
+@require_POST
+def member_remove(request, conversation_id: int, user_id: int):
+    services.remove_member(user=request.user, conversation_id=conversation_id, member_id=user_id)
+    return _back_to_info(request, conversation_id, "The member was removed.")
+
+
+@service_errors
+@require_POST
+def member_role(request, conversation_id: int, user_id: int):
+    services.set_role(user=request.user, conversation_id=conversation_id, member_id=user_id, role=request.POST.get("role", ""))
+    return _back_to_info(request, conversation_id, "The role was changed.")
+
+
+@service_errors
+@require_POST
+def member_owner(request, conversation_id: int, user_id: int):
+    services.transfer_ownership(user=request.user, conversation_id=conversation_id, member_id=user_id)
+    return _back_to_info(request, conversation_id, "Ownership was transferred.")
+
+
+@service_errors
+@require_POST
+def group_invite(request, conversation_id: int):
+    invitation = services.invite(user=request.user, conversation_id=conversation_id, invitee_id=request.POST.get("user_id"))
+    return _back_to_info(request, conversation_id, f"{invitation.invitee.display_name} was invited.")
+
+
+@service_errors
+@require_POST
+def group_leave(request, conversation_id: int):
+    services.leave_group(user=request.user, conversation_id=conversation_id, new_owner_id=request.POST.get("new_owner") or None)
+    flash.success(request, "You left the group.")
+    return redirect("home")
+
+
+@service_errors
+@require_POST
+def group_delete(request, conversation_id: int):
+    services.delete_group(user=request.user, conversation_id=conversation_id)
+    flash.success(request, "The group was deleted.")
+    return redirect("home")
+
+
+@service_errors
+@require_GET
+def invitations(request):
+    return render(request, "groups/invitations.html", {"invitations": selectors.list_pending_invitations_for(request.user)})
+
+
+@service_errors
+@require_POST
+def invitation_respond(request, invitation_id: int, answer: str):
+    invitation = services.respond_to_invitation(user=request.user, invitation_id=invitation_id, accept=answer == "accept")
+    if answer == "accept":
+        return redirect("conversation", conversation_id=invitation.conversation_id)
+    flash.info(request, f"You declined the invitation to {invitation.conversation.title}.")
+    return redirect("invitations")
+
+
+@service_errors
+@require_POST
+def invitation_revoke(request, invitation_id: int):
+    invitation = services.revoke_invitation(user=request.user, invitation_id=invitation_id)
+    return _back_to_info(request, invitation.conversation_id, "The invitation was revoked.")
+
+
+@service_errors
+@require_GET
+def seen_by(request, message_id: int):
+    message = access_message(request.user, message_id)
+    return render(request, "groups/partials/seen_by.html", {"message": message, "readers": selectors.list_seen_by(message)})
+
+
+@service_errors
+@require_GET
+def mentions(request):
+    messages = message_selectors.list_mentions(request.user)
+    return render(request, "messaging/starred.html", {
+        "messages_page": messages, "starred": message_selectors.starred_ids(request.user, messages),
+        "page_title": "Mentions", "empty_text": "Nobody has mentioned you yet.",
+        "empty_hint": "When someone writes @your-username in a group, the message shows up here.",
+    })
+
