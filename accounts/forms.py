@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.core.validators import MinLengthValidator
 
 from .models import User
 
@@ -33,12 +34,19 @@ class ProfileForm(forms.ModelForm):
         help_texts = {"username": "Letters, digits and @/./+/-/_ only. Others find you by it."}
 
     def clean_username(self):
+        from allauth.account import app_settings as account_settings
         from allauth.account.adapter import get_adapter
 
         username = self.cleaned_data["username"]
-        if username != self.instance.username:
-            # allauth's rules: the same as at sign-up (blacklist, uniqueness ignoring case).
-            username = get_adapter().clean_username(username)
+        if username == self.instance.username:
+            return username
+        # allauth's rules: the same as at sign-up (length, characters, blacklist, uniqueness
+        # ignoring case). Only other accounts count as taken: "alice" may become "Alice".
+        MinLengthValidator(account_settings.USERNAME_MIN_LENGTH)(username)
+        adapter = get_adapter()
+        username = adapter.clean_username(username, shallow=True)
+        if User.objects.filter(username__iexact=username).exclude(pk=self.instance.pk).exists():
+            raise adapter.validation_error("username_taken")
         return username
 
 
