@@ -1,6 +1,7 @@
 """Conversations, memberships, messages. One Conversation model serves direct, group and assistant
 chats; per-user state (role, pin, mute, read watermark) lives on Membership."""
 
+import uuid
 from html import unescape
 
 from django.conf import settings
@@ -136,6 +137,36 @@ class Message(models.Model):
         # Plain text of what people see (markdown applied, marks removed), not the raw markdown.
         text = " ".join(unescape(strip_tags(self.body_html or self.body)).split())
         return text[:80] + ("…" if len(text) > 80 else "")
+
+
+def attachment_path(instance, filename: str) -> str:
+    # The storage key is made by the server; the uploaded name is kept only as data.
+    return f"attachments/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A file sent in a message. Served only through an authorising view (never a public URL)."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        AUDIO = "audio", "Audio"
+        VIDEO = "video", "Video"
+        FILE = "file", "File"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    uploader = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    file = models.FileField(upload_to=attachment_path)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.FILE)
+    content_type = models.CharField(max_length=100)  # sniffed from the bytes, not the browser's word
+    size = models.PositiveBigIntegerField()
+    original_name = models.CharField(max_length=255)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    thumbnail = models.FileField(upload_to=attachment_path, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.original_name
 
 
 class Mention(models.Model):

@@ -8,7 +8,7 @@ from django.db.models import Prefetch, Q
 from accounts.models import User
 from chatsite.errors import NotFound
 
-from .models import Conversation, Membership, Mention, Message, Reaction, Star
+from .models import Attachment, Conversation, Membership, Mention, Message, Reaction, Star
 
 PAGE_SIZE = 50
 
@@ -18,6 +18,17 @@ def access_membership(user, conversation_id) -> Membership:
         return Membership.objects.select_related("conversation").get(conversation_id=int(conversation_id), user=user)
     except (Membership.DoesNotExist, TypeError, ValueError):
         raise NotFound("That conversation does not exist or you are not a member of it.") from None
+
+
+def access_attachment(user, attachment_id) -> Attachment:
+    try:
+        attachment = Attachment.objects.get(pk=int(attachment_id))
+    except (Attachment.DoesNotExist, TypeError, ValueError):
+        raise NotFound("That file does not exist.") from None
+    message = access_message(user, attachment.message_id)
+    if message.is_deleted:
+        raise NotFound("That file was deleted.")
+    return attachment
 
 
 def access_message(user, message_id) -> Message:
@@ -83,7 +94,8 @@ def _message_queryset(conversation_id: int):
     return (
         Message.objects.filter(conversation_id=conversation_id)
         .select_related("sender", "reply_to", "reply_to__sender")
-        .prefetch_related(Prefetch("reactions", queryset=Reaction.objects.select_related("user").order_by("created_at")))
+        .prefetch_related(Prefetch("reactions", queryset=Reaction.objects.select_related("user").order_by("created_at")),
+                          "attachments")
     )
 
 

@@ -14,7 +14,7 @@ from chatsite.errors import InvalidInput, NotAllowed, NotFound
 from chatsite.realtime import conversation_group, publish_on_commit, user_group
 
 from . import events
-from .models import Conversation, Membership, Mention, Message, Reaction, Star
+from .models import Attachment, Conversation, Membership, Mention, Message, Reaction, Star
 from .rendering import find_mentions, render_message_html
 from .selectors import access_membership, access_message
 
@@ -207,10 +207,20 @@ def delete_message(*, user: User, message_id: int) -> Message:
     message = _own_live_message(user, message_id)
     message.body, message.body_html, message.deleted_at = "", "", timezone.now()
     message.save(update_fields=["body", "body_html", "deleted_at"])
+    _delete_attachments(message)
     Reaction.objects.filter(message=message).delete()
     Star.objects.filter(message=message).delete()
     publish_on_commit([conversation_group(message.conversation_id)], events.message_updated(message))
     return message
+
+
+def _delete_attachments(message: Message) -> None:
+    """Remove the files too: "delete for everyone" must not leave the bytes in storage."""
+    for attachment in Attachment.objects.filter(message=message):
+        names = [f.name for f in (attachment.file, attachment.thumbnail) if f]
+        storage = attachment.file.storage
+        transaction.on_commit(lambda names=names, storage=storage: [storage.delete(n) for n in names])
+        attachment.delete()
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ urlpatterns = [
     path("c/<int:conversation_id>/flags/", views.set_flags, name="conversation_flags"),
     path("c/<int:conversation_id>/entry/", views.conversation_entry, name="conversation_entry"),
     path("m/<int:message_id>/", views.message_detail, name="message_detail"),
+    path("files/<int:attachment_id>/", views.attachment, name="attachment"),
     path("m/<int:message_id>/edit/", views.edit, name="edit_message"),
     path("m/<int:message_id>/delete/", views.delete, name="delete_message"),
     path("m/<int:message_id>/react/", views.react, name="react_message"),

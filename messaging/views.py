@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from chatsite.files import serve_stored_file
 from chatsite.http import service_errors
 
 from . import selectors, services
@@ -170,3 +171,13 @@ def starred(request):
         "messages_page": messages, "starred": {m.pk for m in messages},
     })
 
+
+
+@service_errors
+@require_GET
+def attachment(request, attachment_id: int):
+    """A file of a message, for members of its conversation only."""
+    item = selectors.access_attachment(request.user, attachment_id)
+    if request.GET.get("thumbnail") and item.thumbnail:
+        return serve_stored_file(item.thumbnail.name, content_type="image/png", download_name=f"thumbnail-{item.original_name}.png")
+    return serve_stored_file(item.file.name, content_type=item.content_type, download_name=item.original_name)
