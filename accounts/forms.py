@@ -71,3 +71,10 @@ class DeleteAccountForm(forms.Form):
         if "password" in self.fields and not self.user.check_password(cleaned.get("password") or ""):
             self.add_error("password", "Your password is not correct.")
         return cleaned
+
+
+class SettingsForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["direct_messages_from", "hide_last_seen", "email_digest"]
+        widgets = {"direct_messages_from": forms.RadioSelect}

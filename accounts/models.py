@@ -15,6 +15,12 @@ class User(AbstractUser):
     avatar = models.ImageField(upload_to=avatar_path, blank=True)
     about = models.CharField(max_length=500, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
+    # Privacy and notification settings.
+    direct_messages_from = models.CharField("Who may start a chat with me", max_length=8, default="everyone",
+                                            choices=[("everyone", "Everyone"), ("friends", "Friends only")])
+    hide_last_seen = models.BooleanField("Hide when I was last online", default=False)
+    email_digest = models.BooleanField("Email me a digest of unread messages when I am away", default=True)
+    digest_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["email"])]
@@ -27,3 +33,78 @@ class User(AbstractUser):
     def initials(self) -> str:
         parts = [p for p in (self.first_name, self.last_name) if p] or [self.username]
         return "".join(p[0] for p in parts[:2]).upper()
+
+
+class Friendship(models.Model):
+    """Two people are friends. One row per pair, the smaller id first."""
+
+    user_a = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    user_b = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user_a", "user_b"], name="one_friendship_per_pair"),
+            models.CheckConstraint(condition=models.Q(user_a__lt=models.F("user_b")), name="friendship_pair_ordered"),
+        ]
+        indexes = [models.Index(fields=["user_b"])]
+
+    @staticmethod
+    def pair(one_id: int, other_id: int) -> dict:
+        low, high = sorted((one_id, other_id))
+        return {"user_a_id": low, "user_b_id": high}
+
+
+class FriendRequest(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"
+
+    from_user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="friend_requests_sent")
+    to_user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="friend_requests_received")
+    note = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["from_user", "to_user"], condition=models.Q(status="pending"),
+                                    name="one_pending_request_per_direction"),
+        ]
+
+
+class Block(models.Model):
+    blocker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks_made")
+    blocked = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks_received")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["blocker", "blocked"], name="one_block_per_pair")]
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        FRIEND_REQUEST = "friend_request", "Friend request"
+        FRIEND_ACCEPTED = "friend_accepted", "Friend request accepted"
+        GROUP_INVITATION = "group_invitation", "Group invitation"
+        MENTION = "mention", "Mention"
+        MISSED_CALL = "missed_call", "Missed call"
+        MESSAGE = "message", "New messages"
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.CharField(max_length=300)
+    url = models.CharField(max_length=300, blank=True)
+    # For "new messages" notifications: one unread row per conversation, updated as messages come.
+    conversation = models.ForeignKey("messaging.Conversation", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    count = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["recipient", "read_at", "-updated_at"])]

@@ -1,8 +1,68 @@
+"""Reads about people and their relations."""
+
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
-from .models import User
+from .models import Block, FriendRequest, Friendship, Notification, User
 
 
 def get_active_user(user_id: int) -> User:
     """A person another signed-in user may look at: active accounts only."""
     return get_object_or_404(User, pk=user_id, is_active=True)
+
+
+def are_friends(one_id: int, other_id: int) -> bool:
+    return Friendship.objects.filter(**Friendship.pair(one_id, other_id)).exists()
+
+
+def friend_ids(user_id: int) -> set[int]:
+    rows = Friendship.objects.filter(Q(user_a_id=user_id) | Q(user_b_id=user_id)).values_list("user_a_id", "user_b_id")
+    return {b if a == user_id else a for a, b in rows}
+
+
+def list_friends(user) -> list[User]:
+    return list(User.objects.filter(pk__in=friend_ids(user.pk), is_active=True).order_by("first_name", "username"))
+
+
+def block_between(one_id: int, other_id: int) -> Block | None:
+    """The block, in either direction, between two people (None when neither blocked the other)."""
+    return Block.objects.filter(Q(blocker_id=one_id, blocked_id=other_id) | Q(blocker_id=other_id, blocked_id=one_id)).first()
+
+
+def blocked_ids(user_id: int) -> set[int]:
+    """The people this user blocked."""
+    return set(Block.objects.filter(blocker_id=user_id).values_list("blocked_id", flat=True))
+
+
+def list_blocked(user) -> list[User]:
+    return list(User.objects.filter(blocks_received__blocker=user).order_by("first_name", "username"))
+
+
+def list_requests_received(user) -> list[FriendRequest]:
+    return list(FriendRequest.objects.filter(to_user=user, status=FriendRequest.Status.PENDING, from_user__is_active=True)
+                .select_related("from_user").order_by("-created_at"))
+
+
+def list_requests_sent(user) -> list[FriendRequest]:
+    return list(FriendRequest.objects.filter(from_user=user, status=FriendRequest.Status.PENDING)
+                .select_related("to_user").order_by("-created_at"))
+
+
+def relationship(user, other) -> dict:
+    """What the profile page needs to offer the right buttons."""
+    pending = FriendRequest.objects.filter(
+        Q(from_user=user, to_user=other) | Q(from_user=other, to_user=user), status=FriendRequest.Status.PENDING).first()
+    return {
+        "friends": are_friends(user.pk, other.pk),
+        "request_sent": pending if pending and pending.from_user_id == user.pk else None,
+        "request_received": pending if pending and pending.to_user_id == user.pk else None,
+        "i_blocked": Block.objects.filter(blocker=user, blocked=other).exists(),
+    }
+
+
+def count_unread_notifications(user_id: int) -> int:
+    return Notification.objects.filter(recipient_id=user_id, read_at__isnull=True).count()
+
+
+def list_notifications(user, limit: int = 100) -> list[Notification]:
+    return list(Notification.objects.filter(recipient=user).select_related("actor").order_by("-updated_at")[:limit])

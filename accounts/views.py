@@ -2,12 +2,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chatsite.files import serve_stored_file
+from chatsite.http import service_errors
+from messaging.selectors import search_people
 
 from . import selectors, services
-from .forms import DeleteAccountForm, ProfileForm
+from .services import digests
+from .forms import DeleteAccountForm, ProfileForm, SettingsForm
 
 
 @login_required
@@ -18,7 +23,10 @@ def home(request):
 @login_required
 def profile_detail(request, user_id: int):
     person = selectors.get_active_user(user_id)
-    return render(request, "accounts/profile_detail.html", {"person": person})
+    context = {"person": person, "status": services.presence.statuses([person.pk])[person.pk]}
+    if person != request.user:
+        context["relation"] = selectors.relationship(request.user, person)
+    return render(request, "accounts/profile_detail.html", context)
 
 
 @login_required
@@ -61,3 +69,127 @@ def account_delete(request):
         messages.info(request, "Your account was deleted.")
         return redirect("account_login")
     return render(request, "accounts/account_delete.html", {"form": form}, status=400 if form.errors else 200)
+
+
+# --- people, friends, blocks -------------------------------------------------------------------
+
+PEOPLE_TABS = [("friends", "Friends"), ("received", "Requests received"), ("sent", "Requests sent"),
+               ("find", "Find people"), ("blocked", "Blocked")]
+
+
+@service_errors
+@require_GET
+def people(request):
+    tab = request.GET.get("tab", "friends")
+    tab = tab if tab in dict(PEOPLE_TABS) else "friends"
+    received = selectors.list_requests_received(request.user)
+    context = {"tab": tab, "query": request.GET.get("q", ""), "people": [], "requests": []}
+    if tab == "friends":
+        context["people"] = selectors.list_friends(request.user)
+    elif tab == "received":
+        context["requests"] = received
+    elif tab == "sent":
+        context["requests"] = selectors.list_requests_sent(request.user)
+    elif tab == "blocked":
+        context["people"] = selectors.list_blocked(request.user)
+    else:
+        context["people"] = search_people(request.user, context["query"])
+    context["tabs"] = [(key, label, len(received) if key == "received" else 0) for key, label in PEOPLE_TABS]
+    return render(request, "accounts/people.html", context)
+
+
+def _back(request, default: str):
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(default)
+
+
+@service_errors
+@require_POST
+def friend_request_send(request, user_id: int):
+    services.send_friend_request(user=request.user, to_id=user_id, note=request.POST.get("note", ""))
+    messages.success(request, "Friend request sent.")
+    return _back(request, reverse("profile_detail", args=[user_id]))
+
+
+@service_errors
+@require_POST
+def friend_request_answer(request, request_id: int, answer: str):
+    if answer == "cancel":
+        services.cancel_friend_request(user=request.user, request_id=request_id)
+        messages.info(request, "Friend request cancelled.")
+        return _back(request, reverse("people") + "?tab=sent")
+    services.respond_to_friend_request(user=request.user, request_id=request_id, accept=answer == "accept")
+    messages.success(request, "You are now friends." if answer == "accept" else "Friend request rejected.")
+    return _back(request, reverse("people") + "?tab=received")
+
+
+@service_errors
+@require_POST
+def unfriend(request, user_id: int):
+    services.unfriend(user=request.user, other_id=user_id)
+    messages.info(request, "Removed from your friends.")
+    return _back(request, reverse("profile_detail", args=[user_id]))
+
+
+@service_errors
+@require_POST
+def block(request, user_id: int):
+    services.block_user(user=request.user, other_id=user_id)
+    messages.info(request, "Blocked. They can no longer contact you.")
+    return _back(request, reverse("profile_detail", args=[user_id]))
+
+
+@service_errors
+@require_POST
+def unblock(request, user_id: int):
+    services.unblock_user(user=request.user, other_id=user_id)
+    messages.info(request, "Unblocked.")
+    return _back(request, reverse("people") + "?tab=blocked")
+
+
+# --- notifications and settings -----------------------------------------------------------------
+
+@service_errors
+@require_GET
+def notifications(request):
+    return render(request, "accounts/notifications.html", {"notifications": selectors.list_notifications(request.user)})
+
+
+@service_errors
+@require_POST
+def notification_read(request, notification_id: int):
+    services.mark_notification_read(user=request.user, notification_id=notification_id)
+    return redirect("notifications")
+
+
+@service_errors
+@require_POST
+def notifications_read_all(request):
+    services.mark_all_notifications_read(user=request.user)
+    return redirect("notifications")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_page(request):
+    form = SettingsForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.update_settings(user=request.user, **form.cleaned_data)
+        messages.success(request, "Your settings were saved.")
+        return redirect("settings")
+    return render(request, "accounts/settings.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def digest_unsubscribe(request, token: str):
+    """The link in every digest email: works without signing in, and says what it did."""
+    user = digests.user_for_unsubscribe_token(token)
+    if user is None:
+        return render(request, "accounts/unsubscribe.html", {"invalid": True}, status=400)
+    if request.method == "POST":
+        services.update_settings(user=user, direct_messages_from=user.direct_messages_from,
+                                 hide_last_seen=user.hide_last_seen, email_digest=False)
+        return render(request, "accounts/unsubscribe.html", {"done": True, "person": user})
+    return render(request, "accounts/unsubscribe.html", {"person": user})

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts import services as account_services
+from accounts.models import Block, User
 from chatsite.errors import InvalidInput, NotAllowed, NotFound
 from chatsite.realtime import conversation_group, publish_on_commit, user_group
 from messaging import events as message_events
@@ -82,6 +83,14 @@ def _leave(conversation: Conversation, user_id: int) -> None:
     publish_on_commit([user_group(user_id)], message_events.conversation_left(conversation_id=conversation.pk, user_id=user_id))
 
 
+def _check_reachable(actor: User, people: list[User]) -> None:
+    """Nobody is put in (or invited to) a group by someone they blocked; the refusal is neutral."""
+    blockers = Block.objects.filter(blocker__in=people, blocked=actor).values_list("blocker_id", flat=True)
+    for person in people:
+        if person.pk in set(blockers):
+            raise NotAllowed(f"{person.display_name} can't be added to this group.")
+
+
 def _names(users) -> str:
     names = [u.display_name for u in users]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -142,6 +151,7 @@ def add_members(*, user: User, conversation_id, user_ids) -> list[User]:
     conversation = Conversation.objects.select_for_update().get(pk=membership.conversation_id)
     present = set(Membership.objects.filter(conversation=conversation).values_list("user_id", flat=True))
     newcomers = [u for u in _active_users(user_ids) if u.pk not in present]
+    _check_reachable(user, newcomers)
     if not newcomers:
         raise InvalidInput("Those people are already in the group.")
     _check_size(conversation, len(newcomers))
@@ -255,6 +265,7 @@ def invite(*, user: User, conversation_id, invitee_id) -> GroupInvitation:
     if not membership.may(conversation.invite_policy):
         raise NotAllowed("Only group admins can invite people to this group.")
     invitee = _active_users([invitee_id])[0]
+    _check_reachable(user, [invitee])
     if Membership.objects.filter(conversation=conversation, user=invitee).exists():
         raise InvalidInput(f"{invitee.display_name} is already in the group.")
     _check_size(conversation, 1)
@@ -264,6 +275,8 @@ def invite(*, user: User, conversation_id, invitee_id) -> GroupInvitation:
     except IntegrityError:
         raise InvalidInput(f"{invitee.display_name} has already been invited.") from None
     publish_on_commit([user_group(invitee.pk)], events.invitation_changed(invitation))
+    account_services.notify(recipient_id=invitee.pk, kind="group_invitation", actor=user,
+                            text=f"{user.display_name} invited you to the group “{conversation.title}”", url="/invitations/")
     return invitation
 
 

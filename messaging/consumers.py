@@ -9,6 +9,7 @@ import json
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from accounts.services import presence
 from chatsite.errors import ServiceError
 from chatsite.realtime import conversation_group, session_group, user_group
 
@@ -32,10 +33,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
         await self.accept()
         await self._send({"type": "hello", "user_id": user.pk})
+        self.active = True
+        await database_sync_to_async(presence.socket_opened)(user=user, conversation_ids=list(self.conversation_ids))
 
     async def disconnect(self, code):
         if not hasattr(self, "user"):
             return
+        if hasattr(self, "active"):
+            await database_sync_to_async(presence.socket_closed)(
+                user=self.user, was_active=self.active, conversation_ids=list(self.conversation_ids))
         for group in self.fixed_groups:
             await self.channel_layer.group_discard(group, self.channel_name)
         for conversation_id in self.conversation_ids:
@@ -100,7 +106,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         }
 
     async def _on_ping(self, frame):
+        await database_sync_to_async(presence.heartbeat)(user=self.user)
         await self._send({"type": "pong"})
+
+    async def _on_presence(self, frame):
+        """The tab was hidden or left idle (active: false), or is in use again (active: true)."""
+        active = bool(frame.get("active"))
+        if active != self.active:
+            self.active = active
+            await database_sync_to_async(presence.set_active)(user=self.user, active=active,
+                                                              conversation_ids=list(self.conversation_ids))
 
     FRAME_HANDLERS = {
         "message.send": _on_send,
@@ -109,6 +124,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         "delivered": _on_delivered,
         "resume": _on_resume,
         "ping": _on_ping,
+        "presence": _on_presence,
     }
 
     # --- events from the channel layer: the text was serialised once by messaging.events ------
@@ -123,10 +139,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
     message_created = forward_if_member
     message_updated = forward_if_member
     receipt_updated = forward_if_member
+    group_changed = forward_if_member
     conversation_changed = forward
     mention_created = forward
     notification_created = forward
+    notifications_read = forward
     invitation_changed = forward
+    friends_changed = forward
+    presence_changed = forward
 
     async def typing_started(self, event):
         if event["user_id"] != self.user.pk and event["conversation_id"] in self.conversation_ids:

@@ -8,6 +8,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import selectors as account_selectors
+from accounts import services as account_services
 from accounts.models import User
 from chatsite import ratelimit
 from chatsite.errors import InvalidInput, NotAllowed, NotFound
@@ -57,10 +59,13 @@ def get_or_create_direct_conversation(*, user: User, other_id: int) -> Conversat
         raise NotFound("That person does not exist.") from None
     if other.pk == user.pk:
         raise InvalidInput("You cannot start a chat with yourself.")
+    _check_not_blocked(user, other.pk, other)
     key = Conversation.make_direct_key(user.pk, other.pk)
     conversation = Conversation.objects.filter(direct_key=key).first()
     if conversation:
         return conversation
+    if other.direct_messages_from == "friends" and not account_selectors.are_friends(user.pk, other.pk):
+        raise NotAllowed(f"{other.display_name} accepts chats from friends only. Send a friend request first.")
     try:
         with transaction.atomic():
             conversation = Conversation.objects.create(kind=Conversation.Kind.DIRECT, direct_key=key, created_by=user)
@@ -73,6 +78,17 @@ def get_or_create_direct_conversation(*, user: User, other_id: int) -> Conversat
     for member_id in (user.pk, other.pk):
         publish_on_commit([user_group(member_id)], events.conversation_joined(conversation_id=conversation.pk, user_id=member_id))
     return conversation
+
+
+def _check_not_blocked(user: User, other_id: int, other: User | None = None) -> None:
+    """Refuse direct contact across a block. The blocked side hears a neutral refusal."""
+    block = account_selectors.block_between(user.pk, other_id)
+    if block is None:
+        return
+    if block.blocker_id == user.pk:
+        name = (other or User.objects.get(pk=other_id)).display_name
+        raise NotAllowed(f"You blocked {name}. Unblock them to chat.")
+    raise NotAllowed("This person can't be reached.")
 
 
 def _append_message(*, conversation_id: int, sender: User | None, kind: str, body: str, body_html: str,
@@ -109,6 +125,9 @@ def send_message(*, user: User, conversation_id: int, body: str, client_id: str 
             conversation = membership.conversation
             if conversation.is_group and not membership.may(conversation.post_policy):
                 raise NotAllowed("Only admins can post in this group.")
+            if conversation.kind == Conversation.Kind.DIRECT:
+                other_id = next(int(i) for i in conversation.direct_key.split(":") if int(i) != user.pk)
+                _check_not_blocked(user, other_id)
             mentioned = _resolve_mentions(membership, body)
             reply_to = None
             if reply_to_id:
@@ -121,6 +140,7 @@ def send_message(*, user: User, conversation_id: int, body: str, client_id: str 
                 reply_to=reply_to, mention_ids=mentioned.ids_attribute,
             )
             _store_mentions(message, mentioned)
+            _notify_away_members(message, mentioned)
             # Your own message is read by you: the watermark moves with it, so it never counts as unread.
             Membership.objects.filter(pk=membership.pk).update(last_read_seq=message.seq, last_delivered_seq=message.seq)
     except IntegrityError:
@@ -164,11 +184,25 @@ def _resolve_mentions(membership: Membership, body: str) -> Mentions:
 
 
 def _store_mentions(message: Message, mentions: Mentions) -> None:
+    """Mentioned people are told even when they muted the group."""
     if not mentions.user_ids:
         return
     Mention.objects.bulk_create([Mention(message=message, user_id=uid) for uid in mentions.user_ids])
-    event = events.mention_created(message)
-    publish_on_commit([user_group(uid) for uid in mentions.user_ids], event)
+    publish_on_commit([user_group(uid) for uid in mentions.user_ids], events.mention_created(message))
+    where = message.conversation.title or "a group"
+    for uid in mentions.user_ids:
+        account_services.notify(recipient_id=uid, kind="mention", actor=message.sender, conversation_id=message.conversation_id,
+                                text=f"{message.sender.display_name} mentioned you in {where}: {message.preview}",
+                                url=f"/c/{message.conversation_id}/#msg-{message.conversation_id}-{message.seq}")
+
+
+def _notify_away_members(message: Message, mentions: Mentions) -> None:
+    """A "new messages" notification for members with no tab open, unless they muted the chat."""
+    candidates = list(Membership.objects.filter(conversation_id=message.conversation_id, muted=False)
+                      .exclude(user_id=message.sender_id).values_list("user_id", flat=True))
+    online = account_services.presence.is_online_map(candidates)
+    away = [uid for uid in candidates if not online[uid] and uid not in mentions.user_ids]
+    account_services.notify_new_messages(recipient_ids=away, message=message)
 
 
 def post_system_message(*, conversation_id: int, body: str) -> Message:
@@ -275,7 +309,10 @@ def _advance_watermarks(*, user: User, conversation_id, seq, read: bool) -> Memb
 
 
 def mark_read(*, user: User, conversation_id: int, seq: int) -> Membership:
-    return _advance_watermarks(user=user, conversation_id=conversation_id, seq=seq, read=True)
+    membership = _advance_watermarks(user=user, conversation_id=conversation_id, seq=seq, read=True)
+    if membership.last_read_seq >= membership.conversation.last_seq:
+        account_services.mark_conversation_notifications_read(user_id=user.pk, conversation_id=membership.conversation_id)
+    return membership
 
 
 def mark_delivered(*, user: User, conversation_id: int, seq: int) -> Membership:

@@ -67,3 +67,15 @@ async def test_mention_notifies_even_when_muted():
     mention = await next_of_type(mia_ws, "mention.created")
     assert mention["conversation"] == group.pk and "look" in mention["preview"]
     await mia_ws.disconnect()
+
+
+async def test_settings_change_reaches_members_live():
+    olga, mia = await sync_to_async(make_user)("olga"), await sync_to_async(make_user)("mia")
+    group = await sync_to_async(services.create_group)(user=olga, title="Crew", member_ids=[mia.pk])
+    mia_ws, _, _ = await connect(mia)
+    await sync_to_async(services.update_group)(user=olga, conversation_id=group.pk, title="Crew HQ")
+    line = await next_of_type(mia_ws, "message.created")
+    assert "renamed the group to “Crew HQ”" in line["html"]
+    changed = await next_of_type(mia_ws, "group.changed")
+    assert changed == {"type": "group.changed", "conversation": group.pk, "title": "Crew HQ"}
+    await mia_ws.disconnect()

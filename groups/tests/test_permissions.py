@@ -12,7 +12,7 @@ from conftest import make_user
 from groups import services
 from groups.models import GroupInvitation
 from messaging.models import Conversation, Membership, Message
-from messaging.tests.test_consumer import session_cookie_for
+from messaging.tests.test_consumer import next_of_type, nothing_more, session_cookie_for
 
 ACTORS = ["owner", "admin", "member", "removed", "outsider", "anonymous"]
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -108,20 +108,17 @@ async def test_socket_permission_matrix(frame, actor):
     await ws.send_json_to(SOCKET_FRAMES[frame](group))
     allowed = actor in {"owner", "admin", "member"}
     if allowed and frame in SOCKET_REPLY:
-        reply = await ws.receive_json_from(timeout=3)
-        while reply["type"] not in (SOCKET_REPLY[frame], "error"):
-            reply = await ws.receive_json_from(timeout=3)
-        assert reply["type"] == SOCKET_REPLY[frame]
+        await next_of_type(ws, SOCKET_REPLY[frame])
     elif allowed and frame == "typing":
-        seen = await observer.receive_json_from(timeout=3)
-        assert seen["type"] == "typing.started" and seen["user_id"] == actors[actor].pk
+        seen = await next_of_type(observer, "typing.started")
+        assert seen["user_id"] == actors[actor].pk
     elif allowed and frame == "read":
-        seen = await observer.receive_json_from(timeout=3)
-        assert seen["type"] == "receipt.updated" and seen["user_id"] == actors[actor].pk
+        seen = await next_of_type(observer, "receipt.updated")
+        assert seen["user_id"] == actors[actor].pk
     else:
-        reply = await ws.receive_json_from(timeout=3)
-        assert reply["type"] == "error" and "not a member" in reply["error"]
+        reply = await next_of_type(ws, "error")
+        assert "not a member" in reply["error"]
         assert await sync_to_async(snapshot)(group.pk) == before
-        assert await observer.receive_nothing(timeout=0.2)
+        assert await nothing_more(observer, timeout=0.2)
     await ws.disconnect()
     await observer.disconnect()

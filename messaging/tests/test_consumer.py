@@ -48,8 +48,13 @@ async def next_of_type(communicator, wanted: str, timeout=3):
             return frame
 
 
-async def nothing_more(communicator, timeout=0.3):
-    return await communicator.receive_nothing(timeout=timeout)
+async def nothing_more(communicator, timeout=0.3, ignore=("presence.changed",)):
+    """True when nothing but presence news (people coming and going) arrives within ``timeout``."""
+    while not await communicator.receive_nothing(timeout=timeout):
+        frame = await communicator.receive_json_from()
+        if frame["type"] not in ignore:
+            return False
+    return True
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from chatsite.realtime import publish_on_commit, session_group, user_group
 
-from .models import User
+from ..models import User
 
 
 def end_live_sessions(*, user_id: int | None = None, session_key: str | None = None) -> None:
@@ -93,3 +93,12 @@ def delete_account(*, user: User, request=None) -> None:
     end_live_sessions(user_id=user.pk)
     if request is not None:
         logout(request)
+
+
+@transaction.atomic
+def update_settings(*, user: User, direct_messages_from: str, hide_last_seen: bool, email_digest: bool) -> User:
+    if direct_messages_from not in ("everyone", "friends"):
+        raise ValidationError("Choose who may start a chat with you.")
+    user.direct_messages_from, user.hide_last_seen, user.email_digest = direct_messages_from, hide_last_seen, email_digest
+    user.save(update_fields=["direct_messages_from", "hide_last_seen", "email_digest"])
+    return user

@@ -1,0 +1,30 @@
+"""Real-time events about people: presence, notifications, friend requests."""
+
+import json
+
+from django.template.loader import render_to_string
+
+
+def _event(event_type: str, payload: dict, **routing) -> dict:
+    return {"type": event_type, "text": json.dumps({"type": event_type, **payload}), **routing}
+
+
+def presence_changed(*, user_id: int, status: str, last_seen: str | None) -> dict:
+    return _event("presence.changed", {"user_id": user_id, "status": status, "last_seen": last_seen})
+
+
+def notification_created(notification, unread: int) -> dict:
+    return _event("notification.created", {
+        "id": notification.pk, "kind": notification.kind, "text": notification.text, "url": notification.url,
+        "unread": unread, "conversation": notification.conversation_id,
+        "html": render_to_string("accounts/partials/notification.html", {"notification": notification}),
+    })
+
+
+def notifications_read(unread: int) -> dict:
+    return _event("notifications.read", {"unread": unread})
+
+
+def friends_changed(*, other_id: int) -> dict:
+    """Tells a user's tabs that their friends or requests changed (the People page refreshes)."""
+    return _event("friends.changed", {"user_id": other_id})

@@ -1,0 +1,70 @@
+"""Notifications: stored rows plus a live event to the recipient's tabs (the bell count)."""
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from chatsite.realtime import publish_on_commit, user_group
+
+from .. import events, selectors
+from ..models import Notification, User
+
+
+@transaction.atomic
+def notify(*, recipient_id: int, kind: str, text: str, url: str = "", actor: User | None = None,
+           conversation_id: int | None = None) -> Notification:
+    notification = Notification.objects.create(recipient_id=recipient_id, kind=kind, text=text[:300], url=url,
+                                               actor=actor, conversation_id=conversation_id)
+    _announce(notification)
+    return notification
+
+
+def _announce(notification: Notification) -> None:
+    unread = selectors.count_unread_notifications(notification.recipient_id)
+    publish_on_commit([user_group(notification.recipient_id)], events.notification_created(notification, unread))
+
+
+@transaction.atomic
+def notify_new_messages(*, recipient_ids, message) -> None:
+    """"New messages" for people who were offline: one unread row per conversation, counting up."""
+    recipient_ids = list(recipient_ids)
+    if not recipient_ids:
+        return
+    sender = message.sender.display_name if message.sender else "Someone"
+    where = "" if message.conversation.kind == "direct" else f" in {message.conversation.title}"
+    url = f"/c/{message.conversation_id}/"
+    pending = {n.recipient_id: n for n in Notification.objects.filter(
+        recipient_id__in=recipient_ids, kind=Notification.Kind.MESSAGE, conversation_id=message.conversation_id,
+        read_at__isnull=True)}
+    for recipient_id in recipient_ids:
+        existing = pending.get(recipient_id)
+        if existing:
+            Notification.objects.filter(pk=existing.pk).update(count=F("count") + 1, actor=message.sender,
+                                                               text=f"{existing.count + 1} new messages{where}",
+                                                               updated_at=timezone.now())
+            existing.refresh_from_db()
+            _announce(existing)
+        else:
+            notify(recipient_id=recipient_id, kind=Notification.Kind.MESSAGE, text=f"New message from {sender}{where}",
+                   url=url, actor=message.sender, conversation_id=message.conversation_id)
+
+
+@transaction.atomic
+def mark_notification_read(*, user: User, notification_id) -> None:
+    Notification.objects.filter(pk=notification_id, recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+    publish_on_commit([user_group(user.pk)], events.notifications_read(selectors.count_unread_notifications(user.pk)))
+
+
+@transaction.atomic
+def mark_all_notifications_read(*, user: User) -> None:
+    Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+    publish_on_commit([user_group(user.pk)], events.notifications_read(0))
+
+
+@transaction.atomic
+def mark_conversation_notifications_read(*, user_id: int, conversation_id: int) -> None:
+    """Reading a chat settles its "new messages" notification."""
+    changed = Notification.objects.filter(recipient_id=user_id, conversation_id=conversation_id,
+                                          kind=Notification.Kind.MESSAGE, read_at__isnull=True).update(read_at=timezone.now())
+    if changed:
+        publish_on_commit([user_group(user_id)], events.notifications_read(selectors.count_unread_notifications(user_id)))

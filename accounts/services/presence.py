@@ -1,0 +1,99 @@
+"""Who is online: counters in the shared cache (Redis in production, so every process agrees).
+
+Each socket counts once in ``conn`` and, while its tab is in use, once in ``active``:
+online = some tab active, away = tabs open but all hidden or idle, offline = no tab.
+Only transitions are broadcast, to the user's conversations and friends.
+"""
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from chatsite.realtime import conversation_group, publish_on_commit, user_group
+
+from .. import events, selectors
+from ..models import User
+
+# Counters expire if nothing refreshes them (a crashed process never says goodbye); every open
+# socket's heartbeat refreshes them well within this time.
+TTL = 10 * 60
+ONLINE, AWAY, OFFLINE = "online", "away", "offline"
+
+
+def _key(kind: str, user_id: int) -> str:
+    return f"presence:{kind}:{user_id}"
+
+
+def _add(kind: str, user_id: int, delta: int) -> int:
+    key = _key(kind, user_id)
+    cache.add(key, 0, timeout=TTL)
+    try:
+        value = cache.incr(key, delta)
+    except ValueError:  # expired between add and incr
+        cache.set(key, max(delta, 0), timeout=TTL)
+        value = max(delta, 0)
+    if value < 0:
+        cache.set(key, 0, timeout=TTL)
+        value = 0
+    cache.touch(key, TTL)
+    return value
+
+
+def _status(conn: int, active: int) -> str:
+    return OFFLINE if conn <= 0 else (ONLINE if active > 0 else AWAY)
+
+
+def statuses(user_ids) -> dict[int, str]:
+    user_ids = list(set(user_ids))
+    keys = {_key(kind, uid): (kind, uid) for uid in user_ids for kind in ("conn", "active")}
+    found = cache.get_many(list(keys))
+    counts = {uid: {"conn": 0, "active": 0} for uid in user_ids}
+    for key, value in found.items():
+        kind, uid = keys[key]
+        counts[uid][kind] = value or 0
+    return {uid: _status(c["conn"], c["active"]) for uid, c in counts.items()}
+
+
+def _broadcast(user: User, status: str, conversation_ids) -> None:
+    last_seen = None if user.hide_last_seen or not user.last_seen else user.last_seen.isoformat()
+    groups = [conversation_group(cid) for cid in conversation_ids]
+    groups += [user_group(fid) for fid in selectors.friend_ids(user.pk)]
+    groups.append(user_group(user.pk))  # the user's own other tabs
+    publish_on_commit(groups, events.presence_changed(user_id=user.pk, status=status, last_seen=last_seen))
+
+
+def socket_opened(*, user: User, conversation_ids) -> None:
+    before = statuses([user.pk])[user.pk]
+    _add("conn", user.pk, 1)
+    _add("active", user.pk, 1)
+    if before != ONLINE:
+        _broadcast(user, ONLINE, conversation_ids)
+
+
+def socket_closed(*, user: User, was_active: bool, conversation_ids) -> None:
+    before = statuses([user.pk])[user.pk]
+    conn = _add("conn", user.pk, -1)
+    active = _add("active", user.pk, -1) if was_active else cache.get(_key("active", user.pk), 0)
+    after = _status(conn, active)
+    if after == OFFLINE:
+        User.objects.filter(pk=user.pk).update(last_seen=timezone.now())
+        user.last_seen = timezone.now()
+    if after != before:
+        _broadcast(user, after, conversation_ids)
+
+
+def set_active(*, user: User, active: bool, conversation_ids) -> None:
+    """A tab became hidden or idle (active=False), or came back (True)."""
+    before = statuses([user.pk])[user.pk]
+    _add("active", user.pk, 1 if active else -1)
+    after = statuses([user.pk])[user.pk]
+    if after != before:
+        _broadcast(user, after, conversation_ids)
+
+
+def heartbeat(*, user: User) -> None:
+    for kind in ("conn", "active"):
+        cache.touch(_key(kind, user.pk), TTL)
+
+
+def is_online_map(user_ids) -> dict[int, bool]:
+    return {uid: status != OFFLINE for uid, status in statuses(user_ids).items()}
