@@ -6,6 +6,7 @@ from collections import defaultdict
 from django.db.models import Prefetch, Q
 
 from accounts.models import User
+from accounts.services import presence
 from chatsite.errors import NotFound
 
 from .models import Attachment, Conversation, Membership, Mention, Message, Reaction, Star
@@ -66,10 +67,12 @@ def _with_counterparts(user, memberships: list[Membership]) -> list[Membership]:
         for other in (Membership.objects.filter(conversation_id__in=direct_ids).exclude(user=user)
                       .select_related("user")):
             others[other.conversation_id] = other
+    statuses = presence.statuses([o.user_id for o in others.values()]) if others else {}
     for membership in memberships:
         other = others.get(membership.conversation_id)
         membership.counterpart = other.user if other else None
         membership.counterpart_membership = other
+        membership.counterpart_status = statuses.get(other.user_id, "offline") if other else None
     return memberships
 
 

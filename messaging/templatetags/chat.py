@@ -53,3 +53,10 @@ COMPOSER_EMOJI = "😀 😂 😊 😍 😎 🤔 😅 😢 😮 😡 👍 👎 �
 @register.simple_tag
 def composer_emoji():
     return COMPOSER_EMOJI
+
+
+@register.simple_tag(takes_context=True)
+def unread_notification_count(context) -> int:
+    from accounts.selectors import count_unread_notifications
+
+    return count_unread_notifications(context["request"].user.pk)

@@ -319,6 +319,64 @@
     moveToTop(entry);
   }
 
+  // ---------------------------------------------------------------- presence and notifications
+  function lastSeenText(iso) {
+    if (!iso) return "offline";
+    const date = new Date(iso);
+    const today = date.toDateString() === new Date().toDateString();
+    return "last seen " + (today ? "today at " + timeLabel(iso) : date.toLocaleDateString([], { day: "numeric", month: "short" }) + " at " + timeLabel(iso));
+  }
+  function showPresence(userId, status, lastSeen) {
+    document.querySelectorAll(`[data-presence-user="${userId}"]`).forEach((dot) => {
+      dot.dataset.status = status;
+      dot.querySelector(".visually-hidden").textContent = status;
+    });
+    document.querySelectorAll(`[data-presence-text="${userId}"]`).forEach((text) => {
+      if (lastSeen !== undefined && lastSeen !== null) text.dataset.lastSeen = lastSeen;
+      text.textContent = status === "offline" ? lastSeenText(text.dataset.lastSeen) : status;
+    });
+  }
+  document.querySelectorAll("[data-presence-text]").forEach((text) => {
+    if (text.textContent.trim() === "offline") text.textContent = lastSeenText(text.dataset.lastSeen);
+  });
+  function setBell(count) {
+    const bell = document.getElementById("bell");
+    const badge = document.getElementById("bell-count");
+    if (!bell || !badge) return;
+    badge.textContent = String(count);
+    badge.hidden = count <= 0;
+    bell.setAttribute("aria-label", `Notifications, ${count} unread`);
+  }
+  // Desktop notifications: only when asked for, and only while this tab is hidden.
+  function desktopNotify(text, url) {
+    if (!("Notification" in window) || Notification.permission !== "granted" || visible()) return;
+    const note = new Notification(document.title.split(" · ").pop(), { body: text, tag: url || text });
+    note.onclick = () => { window.focus(); if (url) location.href = url; };
+  }
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-enable-notifications]");
+    if (!button || !("Notification" in window)) return;
+    Notification.requestPermission().then((answer) => {
+      const status = document.getElementById("notification-permission");
+      if (status) status.textContent = answer === "granted" ? "Notifications are on for this device." : "Notifications are off for this device (your browser setting).";
+    });
+  });
+  // Away: the tab is hidden, or nobody touched it for five minutes.
+  let activeSent = true;
+  let idleTimer = null;
+  function reportActive(active) {
+    if (active === activeSent) return;
+    if (sendFrame({ type: "presence", active: active })) activeSent = active;
+  }
+  function touched() {
+    if (visible()) reportActive(true);
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => reportActive(false), 5 * 60 * 1000);
+  }
+  ["keydown", "pointerdown", "pointermove", "focus"].forEach((name) => window.addEventListener(name, touched, { passive: true }));
+  document.addEventListener("visibilitychange", () => { if (visible()) touched(); else reportActive(false); });
+  touched();
+
   // ---------------------------------------------------------------- typing
   let typingTimer = null;
   let lastTypingSent = 0;
@@ -334,6 +392,10 @@
   const handlers = {
     "message.created": (e) => {
       onSidebarMessage(e);
+      const entry = entryFor(e.conversation);
+      if (e.sender_id !== myId && !(entry && entry.dataset.muted === "1")) {
+        desktopNotify(`${e.sender_name}: ${e.preview}`, `/c/${e.conversation}/`);
+      }
       if (chat && e.conversation === convId) {
         insertMessage(e.html, e.seq, e.sender_id === myId ? e.client_id : null);
         if (e.sender_id !== myId) {
@@ -401,6 +463,21 @@
       }
     },
     "conversation.joined": (e) => { refreshEntry(e.conversation); },
+    "presence.changed": (e) => { showPresence(e.user_id, e.status, e.last_seen); },
+    "notification.created": (e) => {
+      setBell(e.unread);
+      const listEl = document.getElementById("notification-list");
+      if (listEl && e.html) {
+        document.getElementById("notification-" + e.id)?.remove();
+        const item = htmlToElement(e.html);
+        listEl.prepend(item);
+        localiseSidebarTimes(item);
+        document.getElementById("no-notifications")?.setAttribute("hidden", "");
+      }
+      if (e.kind !== "message") desktopNotify(e.text, e.url);
+    },
+    "notifications.read": (e) => { setBell(e.unread); },
+    "friends.changed": () => { htmx.trigger(document.body, "chat:friends-changed"); },
     "mention.created": (e) => {
       if (!(chat && e.conversation === convId && visible())) toast(`${e.sender_name} mentioned you: ${e.preview}`);
     },
@@ -441,6 +518,8 @@
     socket = new WebSocket(`${scheme}://${location.host}/ws/`);
     socket.addEventListener("open", () => {
       retryDelay = 500;
+      activeSent = true; // a new socket starts active; say so if the tab is hidden
+      if (!visible()) reportActive(false);
       setStatusBanner("");
       document.body.dataset.socket = "open";
       flushOutbox();
