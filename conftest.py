@@ -1,6 +1,7 @@
 """Shared fixtures and factories for every app's tests."""
 
 import itertools
+from pathlib import Path
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -10,6 +11,26 @@ from accounts.models import User
 
 PASSWORD = "correct horse battery 42"
 _counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request, django_db_modify_db_settings):
+    """Remove a stale SQLite write-ahead log before the test database is created.
+
+    A run that ended while a thread (a WebSocket consumer, the browser tests' live server) still held
+    a connection leaves ``-wal``/``-shm`` beside the deleted test database. Django deletes only the
+    database file before the next run, and SQLite replays the old log into the new, empty file:
+    "table ... already exists". With --reuse-db the log may hold the kept database's data: keep it.
+    """
+    if request.config.getvalue("reuse_db") and not request.config.getvalue("create_db"):
+        return
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=False):
+        name = str(connection.settings_dict.get("TEST", {}).get("NAME") or "")
+        if connection.vendor == "sqlite" and name and not connection.creation.is_in_memory_db(name):
+            for suffix in ("-wal", "-shm"):
+                Path(name + suffix).unlink(missing_ok=True)
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +77,21 @@ def bob(db):
 def alice_client(client, alice):
     client.force_login(alice)
     return client
+
+
+@pytest.fixture
+def direct(alice, bob):
+    """The direct chat of alice and bob."""
+    from messaging import services
+
+    return services.get_or_create_direct_conversation(user=alice, other_id=bob.pk)
+
+
+@pytest.fixture
+def send(direct):
+    from messaging import services
+
+    def _send(user, body="hello", conversation=None, **kwargs):
+        return services.send_message(user=user, conversation_id=(conversation or direct).pk, body=body, **kwargs).message
+
+    return _send

@@ -85,9 +85,9 @@ def _leave(conversation: Conversation, user_id: int) -> None:
 
 def _check_reachable(actor: User, people: list[User]) -> None:
     """Nobody is put in (or invited to) a group by someone they blocked; the refusal is neutral."""
-    blockers = Block.objects.filter(blocker__in=people, blocked=actor).values_list("blocker_id", flat=True)
+    blockers = set(Block.objects.filter(blocker__in=people, blocked=actor).values_list("blocker_id", flat=True))
     for person in people:
-        if person.pk in set(blockers):
+        if person.pk in blockers:
             raise NotAllowed(f"{person.display_name} can't be added to this group.")
 
 
@@ -100,6 +100,7 @@ def _names(users) -> str:
 def create_group(*, user: User, title: str, description: str = "", member_ids=()) -> Conversation:
     title, description = _clean_title(title), _clean_description(description)
     members = [u for u in _active_users(member_ids) if u.pk != user.pk]
+    _check_reachable(user, members)
     if len(members) + 1 > settings.GROUP_MAX_MEMBERS:
         raise InvalidInput(f"A group can have at most {settings.GROUP_MAX_MEMBERS} members.")
     conversation = Conversation.objects.create(kind=Conversation.Kind.GROUP, title=title, description=description,
