@@ -276,7 +276,7 @@ def invite(*, user: User, conversation_id, invitee_id) -> GroupInvitation:
     except IntegrityError:
         raise InvalidInput(f"{invitee.display_name} has already been invited.") from None
     publish_on_commit([user_group(invitee.pk)], events.invitation_changed(invitation))
-    account_services.notify(recipient_id=invitee.pk, kind="group_invitation", actor=user,
+    account_services.notify(recipient_id=invitee.pk, kind="group_invitation", actor=user, conversation_id=conversation.pk,
                             text=f"{user.display_name} invited you to the group “{conversation.title}”", url="/invitations/")
     return invitation
 
@@ -299,6 +299,7 @@ def respond_to_invitation(*, user: User, invitation_id, accept: bool) -> GroupIn
     invitation.status = GroupInvitation.Status.ACCEPTED if accept else GroupInvitation.Status.DECLINED
     invitation.responded_at = timezone.now()
     invitation.save(update_fields=["status", "responded_at"])
+    account_services.settle_notifications(user_id=user.pk, kind="group_invitation", conversation_id=invitation.conversation_id)
     if accept:
         conversation = Conversation.objects.select_for_update().get(pk=invitation.conversation_id)
         _check_size(conversation, 1)

@@ -10,7 +10,7 @@ from chatsite.realtime import publish_on_commit, user_group
 
 from .. import events, selectors
 from ..models import Block, FriendRequest, Friendship, Notification, User
-from .notifications import notify
+from .notifications import notify, settle_notifications
 
 Status = FriendRequest.Status
 # Said to someone who was blocked: the same words as for any refusal, so a block is never revealed.
@@ -88,6 +88,7 @@ def respond_to_friend_request(*, user: User, request_id, accept: bool) -> Friend
         raise InvalidInput(f"That request was already {request.get_status_display().lower()}.")
     request.status, request.responded_at = wanted, timezone.now()
     request.save(update_fields=["status", "responded_at"])
+    settle_notifications(user_id=user.pk, kind=Notification.Kind.FRIEND_REQUEST, actor_id=request.from_user_id)
     if accept:
         _befriend(request.from_user, user)
         notify(recipient_id=request.from_user_id, kind=Notification.Kind.FRIEND_ACCEPTED, actor=user,

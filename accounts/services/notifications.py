@@ -62,9 +62,17 @@ def mark_all_notifications_read(*, user: User) -> None:
 
 
 @transaction.atomic
+def settle_notifications(*, user_id: int, kind: str, actor_id: int | None = None, conversation_id: int | None = None) -> None:
+    """Mark read what the user has just dealt with (the chat they read, the request they answered)."""
+    matching = Notification.objects.filter(recipient_id=user_id, kind=kind, read_at__isnull=True)
+    if actor_id is not None:
+        matching = matching.filter(actor_id=actor_id)
+    if conversation_id is not None:
+        matching = matching.filter(conversation_id=conversation_id)
+    if matching.update(read_at=timezone.now()):
+        publish_on_commit([user_group(user_id)], events.notifications_read(selectors.count_unread_notifications(user_id)))
+
+
 def mark_conversation_notifications_read(*, user_id: int, conversation_id: int) -> None:
     """Reading a chat settles its "new messages" notification."""
-    changed = Notification.objects.filter(recipient_id=user_id, conversation_id=conversation_id,
-                                          kind=Notification.Kind.MESSAGE, read_at__isnull=True).update(read_at=timezone.now())
-    if changed:
-        publish_on_commit([user_group(user_id)], events.notifications_read(selectors.count_unread_notifications(user_id)))
+    settle_notifications(user_id=user_id, kind=Notification.Kind.MESSAGE, conversation_id=conversation_id)

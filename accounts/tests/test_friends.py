@@ -30,6 +30,7 @@ def test_request_accept_makes_friends_and_notifies_both_ways(ana, bo):
     assert Notification.objects.get(recipient=bo).text == "Ana Lima wants to be your friend: “We met at the meetup”"
     services.respond_to_friend_request(user=bo, request_id=request.pk, accept=True)
     assert are_friends(ana.pk, bo.pk) and are_friends(bo.pk, ana.pk)
+    assert Notification.objects.get(recipient=bo).read_at is not None  # answered: no longer waiting in the bell
     assert Notification.objects.get(recipient=ana).kind == "friend_accepted"
 
 

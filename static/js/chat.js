@@ -541,6 +541,7 @@
       document.body.dataset.socket = "closed";
       resumeInFlight = false;
       if (event.code === 4401) { setStatusBanner("Your session has ended. Please sign in again."); return; }
+      if (leaving) return;
       setStatusBanner("Connection lost. Reconnecting…");
       setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 10000);
@@ -709,6 +710,12 @@
 
   localiseSidebarTimes();
   document.body.addEventListener("htmx:afterSettle", (event) => localiseSidebarTimes(event.target));
+
+  // Leaving the page closes the socket at once (the server learns we are gone right away), and a
+  // page restored from the back-forward cache connects again.
+  let leaving = false;
+  window.addEventListener("pagehide", () => { leaving = true; if (socket) socket.close(1000, "page hidden"); });
+  window.addEventListener("pageshow", (event) => { if (event.persisted) { leaving = false; connect(); } });
 
   // After sleep or a network change the old socket may be dead without having closed.
   window.addEventListener("online", () => { if (!socket || socket.readyState > 1) connect(); });
