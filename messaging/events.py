@@ -24,15 +24,22 @@ def render_message(message: Message, *, starred: set[int] = frozenset()) -> str:
     })
 
 
-def message_created(message: Message) -> dict:
-    return _event("message.created", {
+def _summary(message: Message) -> dict:
+    """What every event about a message says of it."""
+    return {
         "conversation": message.conversation_id,
         "seq": message.seq,
         "id": message.pk,
-        "client_id": message.client_id,
-        "sender_id": message.sender_id,
         "sender_name": message.sender.display_name if message.sender else "",
         "preview": message.preview,
+    }
+
+
+def message_created(message: Message) -> dict:
+    return _event("message.created", {
+        **_summary(message),
+        "client_id": message.client_id,
+        "sender_id": message.sender_id,
         "created_at": message.created_at.isoformat(),
         "html": render_message(message),
     }, conversation_id=message.conversation_id)
@@ -40,22 +47,12 @@ def message_created(message: Message) -> dict:
 
 def mention_created(message: Message) -> dict:
     """To each mentioned user, even when the chat is muted."""
-    return _event("mention.created", {
-        "conversation": message.conversation_id,
-        "seq": message.seq,
-        "sender_name": message.sender.display_name if message.sender else "",
-        "preview": message.preview,
-    })
+    return _event("mention.created", _summary(message))
 
 
 def message_updated(message: Message) -> dict:
-    return _event("message.updated", {
-        "conversation": message.conversation_id,
-        "seq": message.seq,
-        "id": message.pk,
-        "preview": message.preview,
-        "html": render_message(message),
-    }, conversation_id=message.conversation_id)
+    return _event("message.updated", {**_summary(message), "html": render_message(message)},
+                  conversation_id=message.conversation_id)
 
 
 def receipt_updated(membership: Membership) -> dict:
