@@ -283,7 +283,7 @@ def invite(*, user: User, conversation_id, invitee_id) -> GroupInvitation:
 
 def _pending_invitation(invitation_id) -> GroupInvitation:
     try:
-        return GroupInvitation.objects.select_related("conversation", "invitee", "inviter").select_for_update().get(
+        return GroupInvitation.objects.select_related("conversation", "invitee", "inviter").select_for_update(of=("self",)).get(
             pk=int(invitation_id))
     except (GroupInvitation.DoesNotExist, TypeError, ValueError):
         raise NotFound("That invitation does not exist.") from None

@@ -70,7 +70,7 @@ def send_friend_request(*, user: User, to_id, note: str = "") -> FriendRequest |
 
 def _request_for(user: User, request_id, *, side: str) -> FriendRequest:
     try:
-        request = FriendRequest.objects.select_for_update().select_related("from_user", "to_user").get(pk=int(request_id))
+        request = FriendRequest.objects.select_for_update(of=("self",)).select_related("from_user", "to_user").get(pk=int(request_id))
     except (FriendRequest.DoesNotExist, TypeError, ValueError):
         raise NotFound("That friend request does not exist.") from None
     if getattr(request, f"{side}_id") != user.pk:
