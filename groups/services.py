@@ -6,6 +6,7 @@ chat ("Ana added Bo").
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -97,14 +98,29 @@ def _names(users) -> str:
 
 
 @transaction.atomic
-def create_group(*, user: User, title: str, description: str = "", member_ids=()) -> Conversation:
+def _set_avatar(conversation: Conversation, upload) -> None:
+    """A square PNG made from the upload (checked by its bytes); the old file goes after commit."""
+    try:
+        thumbnail = account_services.make_avatar(upload)
+    except ValidationError as error:
+        raise InvalidInput(error.messages[0]) from None
+    old = conversation.avatar.name
+    conversation.avatar.save(thumbnail.name, thumbnail, save=False)
+    if old:
+        storage = conversation.avatar.storage
+        transaction.on_commit(lambda: storage.delete(old))
+
+
+def create_group(*, user: User, title: str, description: str = "", member_ids=(), avatar=None) -> Conversation:
     title, description = _clean_title(title), _clean_description(description)
     members = [u for u in _active_users(member_ids) if u.pk != user.pk]
     _check_reachable(user, members)
     if len(members) + 1 > settings.GROUP_MAX_MEMBERS:
         raise InvalidInput(f"A group can have at most {settings.GROUP_MAX_MEMBERS} members.")
-    conversation = Conversation.objects.create(kind=Conversation.Kind.GROUP, title=title, description=description,
-                                               created_by=user)
+    conversation = Conversation(kind=Conversation.Kind.GROUP, title=title, description=description, created_by=user)
+    if avatar:
+        _set_avatar(conversation, avatar)
+    conversation.save()
     Membership.objects.create(conversation=conversation, user=user, role=Role.OWNER)
     publish_on_commit([user_group(user.pk)], message_events.conversation_joined(conversation_id=conversation.pk, user_id=user.pk))
     post_system_message(conversation_id=conversation.pk, body=f"{user.display_name} created the group “{title}”")
@@ -117,7 +133,7 @@ def create_group(*, user: User, title: str, description: str = "", member_ids=()
 
 @transaction.atomic
 def update_group(*, user: User, conversation_id, title: str, description: str = "", post_policy: str | None = None,
-                 invite_policy: str | None = None, mention_all_policy: str | None = None) -> Conversation:
+                 invite_policy: str | None = None, mention_all_policy: str | None = None, avatar=None) -> Conversation:
     membership = access_group_membership(user, conversation_id)
     _require_admin(membership, "change the group's settings")
     conversation = Conversation.objects.select_for_update().get(pk=membership.conversation_id)
@@ -136,6 +152,9 @@ def update_group(*, user: User, conversation_id, title: str, description: str = 
             label = Conversation._meta.get_field(field).verbose_name.lower()
             changes.append(f"set “{label}” to {Conversation.Policy(value).label.lower()}")
             setattr(conversation, field, value)
+    if avatar:
+        _set_avatar(conversation, avatar)
+        changes.append("changed the group picture")
     conversation.title, conversation.description = title, description
     conversation.save()
     if changes:

@@ -6,6 +6,7 @@ urlpatterns = [
     path("groups/new/", views.group_create, name="group_create"),
     path("groups/new/people/", views.people_picker, name="group_people_picker"),
     path("g/<int:conversation_id>/", views.group_info, name="group_info"),
+    path("g/<int:conversation_id>/avatar/", views.group_avatar, name="group_avatar"),
     path("g/<int:conversation_id>/settings/", views.group_update, name="group_update"),
     path("g/<int:conversation_id>/people/", views.invite_search, name="group_invite_search"),
     path("g/<int:conversation_id>/members/add/", views.member_add, name="group_member_add"),

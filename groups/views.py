@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chatsite.errors import InvalidInput
+from chatsite.files import serve_stored_file
 from chatsite.http import service_errors
 from messaging import selectors as message_selectors
 from messaging.models import Conversation
@@ -21,7 +22,7 @@ def group_create(request):
         try:
             conversation = services.create_group(
                 user=request.user, title=request.POST.get("title", ""), description=request.POST.get("description", ""),
-                member_ids=request.POST.getlist("members"),
+                member_ids=request.POST.getlist("members"), avatar=request.FILES.get("avatar"),
             )
         except InvalidInput as error:
             context.update(title=request.POST.get("title", ""), description=request.POST.get("description", ""),
@@ -78,6 +79,7 @@ def group_update(request, conversation_id: int):
         user=request.user, conversation_id=conversation_id, title=request.POST.get("title", ""),
         description=request.POST.get("description", ""), post_policy=request.POST.get("post_policy"),
         invite_policy=request.POST.get("invite_policy"), mention_all_policy=request.POST.get("mention_all_policy"),
+        avatar=request.FILES.get("avatar"),
     )
     return _back_to_info(request, conversation_id, "The group's settings were saved.")
 
@@ -173,3 +175,10 @@ def mentions(request):
         "empty_hint": "When someone writes @your-username in a group, the message shows up here.",
     })
 
+
+
+@service_errors
+@require_GET
+def group_avatar(request, conversation_id: int):
+    membership = selectors.access_group_membership(request.user, conversation_id)
+    return serve_stored_file(membership.conversation.avatar.name, content_type="image/png", max_age=300)

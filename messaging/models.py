@@ -10,6 +10,10 @@ from django.db.models import Q
 from django.utils.html import strip_tags
 
 
+def avatar_path(instance, filename: str) -> str:
+    return f"conversation-avatars/{uuid.uuid4().hex}.png"
+
+
 class Conversation(models.Model):
     class Kind(models.TextChoices):
         DIRECT = "direct", "Direct"
@@ -19,7 +23,7 @@ class Conversation(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     title = models.CharField(max_length=100, blank=True)
     description = models.CharField(max_length=500, blank=True)
-    avatar = models.ImageField(upload_to="conversation-avatars/", blank=True)
+    avatar = models.ImageField(upload_to=avatar_path, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # "<smaller user id>:<larger user id>" for direct chats: the database keeps one chat per pair.
     direct_key = models.CharField(max_length=41, unique=True, null=True, blank=True)

@@ -65,3 +65,41 @@ def test_mentions_page(client, crew):
     client.force_login(crew["admin"])
     page = client.get(reverse("mentions")).content.decode()
     assert "ping" in page and "<h1>Mentions</h1>" in page
+
+
+def _png(size=(300, 200), color="red"):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    data = io.BytesIO()
+    Image.new("RGB", size, color).save(data, format="PNG")
+    return SimpleUploadedFile("picture.png", data.getvalue(), content_type="image/png")
+
+
+def test_group_picture_is_squared_and_served_to_members_only(client, crew):
+    from PIL import Image
+
+    client.force_login(crew["admin"])
+    response = client.post(reverse("group_update", args=[crew["group"].pk]), {"title": "Crew", "avatar": _png()})
+    assert response.status_code == 302
+    group = Conversation.objects.get(pk=crew["group"].pk)
+    with group.avatar.open("rb") as stored:
+        assert Image.open(stored).size == (256, 256)
+    served = client.get(reverse("group_avatar", args=[group.pk]))
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    client.force_login(crew["outsider"])
+    assert client.get(reverse("group_avatar", args=[group.pk])).status_code == 404
+
+
+def test_a_non_image_group_picture_is_refused_and_nothing_changes(client, crew):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(crew["owner"])
+    fake = SimpleUploadedFile("evil.png", b"<?php echo 1; ?>", content_type="image/png")
+    response = client.post(reverse("group_update", args=[crew["group"].pk]), {"title": "Renamed", "avatar": fake},
+                           follow=True, HTTP_REFERER=reverse("group_info", args=[crew["group"].pk]))
+    assert "That file is not an image we can read." in response.content.decode()
+    group = Conversation.objects.get(pk=crew["group"].pk)
+    assert group.title == "Crew" and not group.avatar
