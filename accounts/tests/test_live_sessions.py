@@ -2,6 +2,7 @@
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
@@ -33,7 +34,7 @@ async def next_output(communicator):
 
 
 async def test_sign_out_closes_that_sessions_socket_only():
-    ana = await sync_to_async(make_user)("ana")
+    ana = await database_sync_to_async(make_user)("ana")
     laptop, phone = Client(), Client()
     await sync_to_async(laptop.force_login)(ana)
     await sync_to_async(phone.force_login)(ana)
@@ -46,7 +47,7 @@ async def test_sign_out_closes_that_sessions_socket_only():
 
 
 async def test_deleting_the_account_closes_every_socket():
-    ana = await sync_to_async(make_user)("ana")
+    ana = await database_sync_to_async(make_user)("ana")
     laptop, phone = Client(), Client()
     await sync_to_async(laptop.force_login)(ana)
     await sync_to_async(phone.force_login)(ana)

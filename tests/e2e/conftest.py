@@ -7,10 +7,12 @@ threads only see committed rows).
 
 Playwright's sync API keeps an event loop marked as running in the main thread between calls, so:
 - Django's ORM in the test body would refuse to run ("cannot call this from an async context"):
-  DJANGO_ALLOW_ASYNC_UNSAFE is set below. It is safe here: the test body is plain sync code.
+  the ``browser`` fixture sets DJANGO_ALLOW_ASYNC_UNSAFE while the browser lives. It is safe here:
+  the test body is plain sync code. Only then: in the other tests the check still catches ORM calls
+  made from inside an event loop.
 - ``async_to_sync`` (e.g. a service publishing an event) and asyncio tests cannot run in the main
-  thread while the browser lives: call such code through ``off_loop`` and keep browser tests last
-  (``pytest_collection_modifyitems`` below moves them to the end of the run).
+  thread while the browser lives: call such code through ``off_loop``. Browser tests run last
+  (``pytest_collection_modifyitems`` below), so the session-long browser never meets an asyncio test.
 """
 
 from __future__ import annotations
@@ -24,8 +26,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -59,9 +59,10 @@ def pytest_configure(config):
         config.addinivalue_line("filterwarnings", line)
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-django's own reordering (db, transactional, the rest)
 def pytest_collection_modifyitems(session, config, items):
     # Once the browser has started, the main thread has a "running" event loop (see the module
-    # docstring): asyncio tests must run before it. A stable sort keeps every other order.
+    # docstring): every other test must run before it. A stable sort keeps every other order.
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
 
 
@@ -146,7 +147,9 @@ def browser():
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        # From here on the main thread has a "running" loop (see the module docstring).
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
