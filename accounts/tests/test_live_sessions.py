@@ -1,7 +1,6 @@
 """Signing out, or deleting the account, closes the WebSockets it had open at once."""
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
@@ -36,10 +35,10 @@ async def next_output(communicator):
 async def test_sign_out_closes_that_sessions_socket_only():
     ana = await database_sync_to_async(make_user)("ana")
     laptop, phone = Client(), Client()
-    await sync_to_async(laptop.force_login)(ana)
-    await sync_to_async(phone.force_login)(ana)
+    await database_sync_to_async(laptop.force_login)(ana)
+    await database_sync_to_async(phone.force_login)(ana)
     laptop_ws, phone_ws = await open_socket(laptop), await open_socket(phone)
-    await sync_to_async(laptop.post)(reverse("account_logout"))
+    await database_sync_to_async(laptop.post)(reverse("account_logout"))
     closed = await next_output(laptop_ws)
     assert closed == {"type": "websocket.close", "code": 4401}
     assert await nothing_more(phone_ws)  # the phone stays signed in
@@ -49,10 +48,10 @@ async def test_sign_out_closes_that_sessions_socket_only():
 async def test_deleting_the_account_closes_every_socket():
     ana = await database_sync_to_async(make_user)("ana")
     laptop, phone = Client(), Client()
-    await sync_to_async(laptop.force_login)(ana)
-    await sync_to_async(phone.force_login)(ana)
+    await database_sync_to_async(laptop.force_login)(ana)
+    await database_sync_to_async(phone.force_login)(ana)
     phone_ws = await open_socket(phone)
-    response = await sync_to_async(laptop.post)(reverse("account_delete"), {"password": PASSWORD, "confirm": "ana"})
+    response = await database_sync_to_async(laptop.post)(reverse("account_delete"), {"password": PASSWORD, "confirm": "ana"})
     assert response.status_code == 302
     closed = await next_output(phone_ws)
     assert closed["type"] == "websocket.close" and closed["code"] == 4401

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -18,12 +18,12 @@ from messaging.tests.test_consumer import connect, next_of_type
 
 @pytest.mark.django_db(transaction=True)
 async def test_friend_request_reaches_the_bell_live_and_the_count_matches_the_database():
-    ana, bo = await sync_to_async(make_user)("ana"), await sync_to_async(make_user)("bo")
+    ana, bo = await database_sync_to_async(make_user)("ana"), await database_sync_to_async(make_user)("bo")
     bo_ws, _, _ = await connect(bo)
-    await sync_to_async(services.send_friend_request)(user=ana, to_id=bo.pk)
+    await database_sync_to_async(services.send_friend_request)(user=ana, to_id=bo.pk)
     frame = await next_of_type(bo_ws, "notification.created")
     assert frame["kind"] == "friend_request" and "wants to be your friend" in frame["html"]
-    assert frame["unread"] == await sync_to_async(selectors.count_unread_notifications)(bo.pk) == 1
+    assert frame["unread"] == await database_sync_to_async(selectors.count_unread_notifications)(bo.pk) == 1
     assert (await next_of_type(bo_ws, "friends.changed"))["user_id"] == ana.pk
     await bo_ws.disconnect()
 

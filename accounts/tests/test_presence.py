@@ -1,7 +1,7 @@
 """Online / away / offline over real sockets, with several tabs."""
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 
 from accounts import services
 from accounts.models import User
@@ -20,25 +20,25 @@ async def presence_of(communicator, user_id):
 
 
 async def test_online_once_and_offline_only_when_the_last_tab_closes():
-    ana, bo = await sync_to_async(make_user)("ana"), await sync_to_async(make_user)("bo")
-    await sync_to_async(message_services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
+    ana, bo = await database_sync_to_async(make_user)("ana"), await database_sync_to_async(make_user)("bo")
+    await database_sync_to_async(message_services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
     ana_ws, _, _ = await connect(ana)
     bo_tab1, _, _ = await connect(bo)
     assert (await presence_of(ana_ws, bo.pk))["status"] == "online"
     bo_tab2, _, _ = await connect(bo)
-    assert await sync_to_async(services.presence.statuses)([bo.pk]) == {bo.pk: "online"}
+    assert await database_sync_to_async(services.presence.statuses)([bo.pk]) == {bo.pk: "online"}
     await bo_tab1.disconnect()
-    assert await sync_to_async(services.presence.statuses)([bo.pk]) == {bo.pk: "online"}
+    assert await database_sync_to_async(services.presence.statuses)([bo.pk]) == {bo.pk: "online"}
     await bo_tab2.disconnect()
     offline = await presence_of(ana_ws, bo.pk)
     assert offline["status"] == "offline" and offline["last_seen"]
-    assert (await sync_to_async(User.objects.get)(pk=bo.pk)).last_seen is not None
+    assert (await database_sync_to_async(User.objects.get)(pk=bo.pk)).last_seen is not None
     await ana_ws.disconnect()
 
 
 async def test_away_when_every_tab_is_hidden():
-    ana, bo = await sync_to_async(make_user)("ana"), await sync_to_async(make_user)("bo")
-    await sync_to_async(message_services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
+    ana, bo = await database_sync_to_async(make_user)("ana"), await database_sync_to_async(make_user)("bo")
+    await database_sync_to_async(message_services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
     ana_ws, _, _ = await connect(ana)
     tab1, _, _ = await connect(bo)
     tab2, _, _ = await connect(bo)
@@ -54,9 +54,9 @@ async def test_away_when_every_tab_is_hidden():
 
 
 async def test_friends_without_a_shared_chat_see_presence_and_hidden_last_seen_stays_hidden():
-    ana, bo = await sync_to_async(make_user)("ana"), await sync_to_async(make_user)("bo", hide_last_seen=True)
-    request = await sync_to_async(services.send_friend_request)(user=ana, to_id=bo.pk)
-    await sync_to_async(services.respond_to_friend_request)(user=bo, request_id=request.pk, accept=True)
+    ana, bo = await database_sync_to_async(make_user)("ana"), await database_sync_to_async(make_user)("bo", hide_last_seen=True)
+    request = await database_sync_to_async(services.send_friend_request)(user=ana, to_id=bo.pk)
+    await database_sync_to_async(services.respond_to_friend_request)(user=bo, request_id=request.pk, accept=True)
     ana_ws, _, _ = await connect(ana)
     bo_ws, _, _ = await connect(bo)
     assert (await presence_of(ana_ws, bo.pk))["status"] == "online"
@@ -67,7 +67,7 @@ async def test_friends_without_a_shared_chat_see_presence_and_hidden_last_seen_s
 
 
 async def test_strangers_are_not_told():
-    ana, bo = await sync_to_async(make_user)("ana"), await sync_to_async(make_user)("bo")
+    ana, bo = await database_sync_to_async(make_user)("ana"), await database_sync_to_async(make_user)("bo")
     ana_ws, _, _ = await connect(ana)
     bo_ws, _, _ = await connect(bo)
     frames = []

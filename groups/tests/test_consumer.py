@@ -1,7 +1,7 @@
 """Membership changes reach open sockets at once, without reconnecting."""
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 
 from conftest import make_user
 from groups import services
@@ -12,16 +12,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def test_removed_member_receives_nothing_sent_after_removal():
-    olga, mia = await sync_to_async(make_user)("olga"), await sync_to_async(make_user)("mia")
-    group = await sync_to_async(services.create_group)(user=olga, title="Crew", member_ids=[mia.pk])
+    olga, mia = await database_sync_to_async(make_user)("olga"), await database_sync_to_async(make_user)("mia")
+    group = await database_sync_to_async(services.create_group)(user=olga, title="Crew", member_ids=[mia.pk])
     mia_ws, _, _ = await connect(mia)
-    await sync_to_async(message_services.send_message)(user=olga, conversation_id=group.pk, body="before removal")
+    await database_sync_to_async(message_services.send_message)(user=olga, conversation_id=group.pk, body="before removal")
     assert "before removal" in (await next_of_type(mia_ws, "message.created"))["html"]
 
-    await sync_to_async(services.remove_member)(user=olga, conversation_id=group.pk, member_id=mia.pk)
+    await database_sync_to_async(services.remove_member)(user=olga, conversation_id=group.pk, member_id=mia.pk)
     left = await next_of_type(mia_ws, "conversation.left")
     assert left["conversation"] == group.pk
-    await sync_to_async(message_services.send_message)(user=olga, conversation_id=group.pk, body="after removal")
+    await database_sync_to_async(message_services.send_message)(user=olga, conversation_id=group.pk, body="after removal")
     # Olga's "removed" system message was sent before Mia left the group: nothing after it arrives.
     frames = []
     while not await mia_ws.receive_nothing(timeout=0.3):
@@ -33,12 +33,12 @@ async def test_removed_member_receives_nothing_sent_after_removal():
 
 
 async def test_added_member_receives_the_next_message_without_reconnecting():
-    olga, nina = await sync_to_async(make_user)("olga"), await sync_to_async(make_user)("nina")
-    group = await sync_to_async(services.create_group)(user=olga, title="Crew")
+    olga, nina = await database_sync_to_async(make_user)("olga"), await database_sync_to_async(make_user)("nina")
+    group = await database_sync_to_async(services.create_group)(user=olga, title="Crew")
     nina_ws, _, _ = await connect(nina)
-    await sync_to_async(services.add_members)(user=olga, conversation_id=group.pk, user_ids=[nina.pk])
+    await database_sync_to_async(services.add_members)(user=olga, conversation_id=group.pk, user_ids=[nina.pk])
     assert (await next_of_type(nina_ws, "conversation.joined"))["conversation"] == group.pk
-    await sync_to_async(message_services.send_message)(user=olga, conversation_id=group.pk, body="welcome Nina")
+    await database_sync_to_async(message_services.send_message)(user=olga, conversation_id=group.pk, body="welcome Nina")
     created = await next_of_type(nina_ws, "message.created")
     while "welcome Nina" not in created["html"]:  # the "added" system line comes first
         created = await next_of_type(nina_ws, "message.created")
@@ -47,33 +47,33 @@ async def test_added_member_receives_the_next_message_without_reconnecting():
 
 
 async def test_invitation_reaches_the_invitee_live():
-    olga, nina = await sync_to_async(make_user)("olga"), await sync_to_async(make_user)("nina")
-    group = await sync_to_async(services.create_group)(user=olga, title="Crew")
+    olga, nina = await database_sync_to_async(make_user)("olga"), await database_sync_to_async(make_user)("nina")
+    group = await database_sync_to_async(services.create_group)(user=olga, title="Crew")
     nina_ws, _, _ = await connect(nina)
-    invitation = await sync_to_async(services.invite)(user=olga, conversation_id=group.pk, invitee_id=nina.pk)
+    invitation = await database_sync_to_async(services.invite)(user=olga, conversation_id=group.pk, invitee_id=nina.pk)
     frame = await next_of_type(nina_ws, "invitation.changed")
     assert frame["id"] == invitation.pk and frame["pending"] == 1 and "Crew" in frame["html"]
-    await sync_to_async(services.respond_to_invitation)(user=nina, invitation_id=invitation.pk, accept=True)
+    await database_sync_to_async(services.respond_to_invitation)(user=nina, invitation_id=invitation.pk, accept=True)
     assert (await next_of_type(nina_ws, "conversation.joined"))["conversation"] == group.pk
     await nina_ws.disconnect()
 
 
 async def test_mention_notifies_even_when_muted():
-    olga, mia = await sync_to_async(make_user)("olga"), await sync_to_async(make_user)("mia")
-    group = await sync_to_async(services.create_group)(user=olga, title="Crew", member_ids=[mia.pk])
-    await sync_to_async(message_services.set_conversation_flags)(user=mia, conversation_id=group.pk, muted=True)
+    olga, mia = await database_sync_to_async(make_user)("olga"), await database_sync_to_async(make_user)("mia")
+    group = await database_sync_to_async(services.create_group)(user=olga, title="Crew", member_ids=[mia.pk])
+    await database_sync_to_async(message_services.set_conversation_flags)(user=mia, conversation_id=group.pk, muted=True)
     mia_ws, _, _ = await connect(mia)
-    await sync_to_async(message_services.send_message)(user=olga, conversation_id=group.pk, body="@mia look")
+    await database_sync_to_async(message_services.send_message)(user=olga, conversation_id=group.pk, body="@mia look")
     mention = await next_of_type(mia_ws, "mention.created")
     assert mention["conversation"] == group.pk and "look" in mention["preview"]
     await mia_ws.disconnect()
 
 
 async def test_settings_change_reaches_members_live():
-    olga, mia = await sync_to_async(make_user)("olga"), await sync_to_async(make_user)("mia")
-    group = await sync_to_async(services.create_group)(user=olga, title="Crew", member_ids=[mia.pk])
+    olga, mia = await database_sync_to_async(make_user)("olga"), await database_sync_to_async(make_user)("mia")
+    group = await database_sync_to_async(services.create_group)(user=olga, title="Crew", member_ids=[mia.pk])
     mia_ws, _, _ = await connect(mia)
-    await sync_to_async(services.update_group)(user=olga, conversation_id=group.pk, title="Crew HQ")
+    await database_sync_to_async(services.update_group)(user=olga, conversation_id=group.pk, title="Crew HQ")
     line = await next_of_type(mia_ws, "message.created")
     assert "renamed the group to “Crew HQ”" in line["html"]
     changed = await next_of_type(mia_ws, "group.changed")

@@ -2,7 +2,7 @@
 succeed; every other one is refused and changes nothing."""
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.urls import reverse
@@ -79,7 +79,7 @@ def test_http_permission_matrix(action, actor):
 
 
 async def _socket_for(user):
-    cookie = await sync_to_async(session_cookie_for)(user)
+    cookie = await database_sync_to_async(session_cookie_for)(user)
     communicator = WebsocketCommunicator(application, "/ws/", headers=[
         (b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", cookie.encode())])
     connected, _ = await communicator.connect()
@@ -101,8 +101,8 @@ SOCKET_REPLY = {"send": "message.ack", "resume": "history"}
 @pytest.mark.parametrize("actor", ["owner", "admin", "member", "removed", "outsider"])
 @pytest.mark.parametrize("frame", list(SOCKET_FRAMES))
 async def test_socket_permission_matrix(frame, actor):
-    group, people, actors = await sync_to_async(build_world)()
-    before = await sync_to_async(snapshot)(group.pk)
+    group, people, actors = await database_sync_to_async(build_world)()
+    before = await database_sync_to_async(snapshot)(group.pk)
     observer = await _socket_for(people["sam"])  # another member, to see what the action tells others
     ws = await _socket_for(actors[actor])
     await ws.send_json_to(SOCKET_FRAMES[frame](group))
@@ -118,7 +118,7 @@ async def test_socket_permission_matrix(frame, actor):
     else:
         reply = await next_of_type(ws, "error")
         assert "not a member" in reply["error"]
-        assert await sync_to_async(snapshot)(group.pk) == before
+        assert await database_sync_to_async(snapshot)(group.pk) == before
         assert await nothing_more(observer, timeout=0.2)
     await ws.disconnect()
     await observer.disconnect()

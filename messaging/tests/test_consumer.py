@@ -4,7 +4,7 @@ import asyncio
 import json
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -30,7 +30,7 @@ def session_cookie_for(user) -> str:
 async def connect(user=None, origin="http://localhost"):
     headers = [(b"origin", origin.encode()), (b"host", b"localhost")]
     if user is not None:
-        cookie = await sync_to_async(session_cookie_for)(user)
+        cookie = await database_sync_to_async(session_cookie_for)(user)
         headers.append((b"cookie", cookie.encode()))
     communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
     connected, code = await communicator.connect()
@@ -76,11 +76,11 @@ async def test_foreign_origin_is_refused(people):
 
 async def test_member_receives_own_conversations_only(people):
     ana, bo, cy = people
-    ana_bo = await sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
-    bo_cy = await sync_to_async(services.get_or_create_direct_conversation)(user=bo, other_id=cy.pk)
+    ana_bo = await database_sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
+    bo_cy = await database_sync_to_async(services.get_or_create_direct_conversation)(user=bo, other_id=cy.pk)
     ana_ws, _, _ = await connect(ana)
-    await sync_to_async(services.send_message)(user=bo, conversation_id=bo_cy.pk, body="for cy only")
-    await sync_to_async(services.send_message)(user=bo, conversation_id=ana_bo.pk, body="for ana")
+    await database_sync_to_async(services.send_message)(user=bo, conversation_id=bo_cy.pk, body="for cy only")
+    await database_sync_to_async(services.send_message)(user=bo, conversation_id=ana_bo.pk, body="for ana")
     frame = await next_of_type(ana_ws, "message.created")
     assert frame["conversation"] == ana_bo.pk and frame["seq"] == 1
     assert "for ana" in frame["html"] and f'data-sender-id="{bo.pk}"' in frame["html"]
@@ -90,7 +90,7 @@ async def test_member_receives_own_conversations_only(people):
 
 async def test_send_over_socket_acks_and_broadcasts_and_retry_is_stored_once(people):
     ana, bo, _ = people
-    chat = await sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
+    chat = await database_sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
     ana_ws, _, _ = await connect(ana)
     bo_ws, _, _ = await connect(bo)
     frame = {"type": "message.send", "conversation": chat.pk, "body": "hi *bo*", "client_id": "ana-1"}
@@ -103,7 +103,7 @@ async def test_send_over_socket_acks_and_broadcasts_and_retry_is_stored_once(peo
     await ana_ws.send_json_to(frame)
     again = await next_of_type(ana_ws, "message.ack")
     assert again["duplicate"] is True and again["seq"] == 1
-    assert await sync_to_async(Message.objects.filter(conversation=chat).count)() == 1
+    assert await database_sync_to_async(Message.objects.filter(conversation=chat).count)() == 1
     assert await nothing_more(bo_ws)
     await ana_ws.disconnect()
     await bo_ws.disconnect()
@@ -111,7 +111,7 @@ async def test_send_over_socket_acks_and_broadcasts_and_retry_is_stored_once(peo
 
 async def test_bad_send_gets_an_error_and_stores_nothing(people):
     ana, bo, cy = people
-    chat = await sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
+    chat = await database_sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
     cy_ws, _, _ = await connect(cy)
     await cy_ws.send_json_to({"type": "message.send", "conversation": chat.pk, "body": "intruder", "client_id": "x1"})
     error = await next_of_type(cy_ws, "error")
@@ -122,18 +122,18 @@ async def test_bad_send_gets_an_error_and_stores_nothing(people):
     assert (await next_of_type(cy_ws, "error"))["error"].startswith("That frame is not valid JSON")
     await cy_ws.send_json_to({"type": "launch.missiles"})
     assert "Unknown frame type" in (await next_of_type(cy_ws, "error"))["error"]
-    assert await sync_to_async(Message.objects.count)() == 0
+    assert await database_sync_to_async(Message.objects.count)() == 0
     await cy_ws.disconnect()
 
 
 async def test_resume_after_a_gap_returns_exactly_the_missing_messages_in_order(people):
     ana, bo, _ = people
-    chat = await sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
+    chat = await database_sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
     for i in range(3):
-        await sync_to_async(services.send_message)(user=ana, conversation_id=chat.pk, body=f"before {i}")
+        await database_sync_to_async(services.send_message)(user=ana, conversation_id=chat.pk, body=f"before {i}")
     # Bo's tab holds seq 1..3, goes offline; five messages are sent meanwhile.
     for i in range(5):
-        await sync_to_async(services.send_message)(user=ana, conversation_id=chat.pk, body=f"while away {i}")
+        await database_sync_to_async(services.send_message)(user=ana, conversation_id=chat.pk, body=f"while away {i}")
     bo_ws, _, _ = await connect(bo)
     await bo_ws.send_json_to({"type": "resume", "conversation": chat.pk, "after_seq": 3})
     history = await next_of_type(bo_ws, "history")
@@ -145,8 +145,8 @@ async def test_resume_after_a_gap_returns_exactly_the_missing_messages_in_order(
 
 async def test_resume_of_a_foreign_conversation_is_refused(people):
     ana, bo, cy = people
-    chat = await sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
-    await sync_to_async(services.send_message)(user=ana, conversation_id=chat.pk, body="secret")
+    chat = await database_sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
+    await database_sync_to_async(services.send_message)(user=ana, conversation_id=chat.pk, body="secret")
     cy_ws, _, _ = await connect(cy)
     await cy_ws.send_json_to({"type": "resume", "conversation": chat.pk, "after_seq": 0})
     error = await next_of_type(cy_ws, "error")
@@ -156,7 +156,7 @@ async def test_resume_of_a_foreign_conversation_is_refused(people):
 
 async def test_typing_reaches_the_other_member_not_the_typist(people):
     ana, bo, _ = people
-    chat = await sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
+    chat = await database_sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
     ana_ws, _, _ = await connect(ana)
     bo_ws, _, _ = await connect(bo)
     await ana_ws.send_json_to({"type": "typing", "conversation": chat.pk})
@@ -169,8 +169,8 @@ async def test_typing_reaches_the_other_member_not_the_typist(people):
 
 async def test_read_frame_advances_watermark_and_tells_the_sender(people):
     ana, bo, _ = people
-    chat = await sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
-    await sync_to_async(services.send_message)(user=ana, conversation_id=chat.pk, body="did you see this?")
+    chat = await database_sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
+    await database_sync_to_async(services.send_message)(user=ana, conversation_id=chat.pk, body="did you see this?")
     ana_ws, _, _ = await connect(ana)
     bo_ws, _, _ = await connect(bo)
     await bo_ws.send_json_to({"type": "read", "conversation": chat.pk, "seq": 1})
@@ -185,10 +185,10 @@ async def test_read_frame_advances_watermark_and_tells_the_sender(people):
 async def test_new_conversation_is_joined_live_without_reconnecting(people):
     ana, bo, _ = people
     bo_ws, _, _ = await connect(bo)
-    chat = await sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
+    chat = await database_sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
     joined = await next_of_type(bo_ws, "conversation.joined")
     assert joined["conversation"] == chat.pk
-    await sync_to_async(services.send_message)(user=ana, conversation_id=chat.pk, body="first contact")
+    await database_sync_to_async(services.send_message)(user=ana, conversation_id=chat.pk, body="first contact")
     created = await next_of_type(bo_ws, "message.created")
     assert created["conversation"] == chat.pk
     await bo_ws.disconnect()
@@ -196,9 +196,9 @@ async def test_new_conversation_is_joined_live_without_reconnecting(people):
 
 async def test_two_tabs_of_one_user_both_receive(people):
     ana, bo, _ = people
-    chat = await sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
+    chat = await database_sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
     tabs = [(await connect(bo))[0] for _ in range(2)]
-    await sync_to_async(services.send_message)(user=ana, conversation_id=chat.pk, body="both tabs")
+    await database_sync_to_async(services.send_message)(user=ana, conversation_id=chat.pk, body="both tabs")
     frames = await asyncio.gather(*(next_of_type(tab, "message.created") for tab in tabs))
     assert [f["seq"] for f in frames] == [1, 1]
     for tab in tabs:
