@@ -21,6 +21,12 @@ def notification_created(notification, unread: int) -> dict:
     })
 
 
+def notification_count(unread: int, *, text: str, url: str) -> dict:
+    """A notification made in bulk: the bell count and the text (the page lists it on next load)."""
+    return _event("notification.created", {"id": None, "kind": "mention", "text": text, "url": url, "unread": unread,
+                                           "html": None})
+
+
 def notifications_read(unread: int) -> dict:
     return _event("notifications.read", {"unread": unread})
 

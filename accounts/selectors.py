@@ -34,6 +34,23 @@ def blocked_ids(user_id: int) -> set[int]:
     return set(Block.objects.filter(blocker_id=user_id).values_list("blocked_id", flat=True))
 
 
+def blocker_ids(user_id: int, among) -> set[int]:
+    """Which of ``among`` blocked this user."""
+    return set(Block.objects.filter(blocked_id=user_id, blocker_id__in=list(among)).values_list("blocker_id", flat=True))
+
+
+def can_see_presence(viewer_id: int, person_id: int) -> bool:
+    """Presence is for friends and people who share a chat, never across a block."""
+    from messaging.models import Membership
+
+    if viewer_id == person_id:
+        return True
+    if block_between(viewer_id, person_id):
+        return False
+    return are_friends(viewer_id, person_id) or Membership.objects.filter(
+        user_id=viewer_id, conversation__memberships__user_id=person_id).exists()
+
+
 def list_blocked(user) -> list[User]:
     return list(User.objects.filter(blocks_received__blocker=user).order_by("first_name", "username"))
 

@@ -1,4 +1,4 @@
-"""User text -> safe HTML: a markdown subset, clickable links, emoji shortcodes.
+"""User text -> safe HTML: a markdown subset, clickable links, emoji shortcodes, @mentions.
 
 markdown-it-py parses with raw HTML disabled; nh3 (ammonia) then keeps only an allowlist of tags,
 so nothing a user types can inject markup or script whatever the parser lets through.
@@ -9,6 +9,9 @@ import re
 import emoji
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+MENTION_PATTERN = re.compile(r"(?<![\w@/.:+-])@([\w.+-]*\w)")
 
 _markdown = (
     MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True, "typographer": False})
@@ -20,9 +23,7 @@ _markdown.validateLink = lambda url: url.lower().startswith(("http://", "https:/
 
 ALLOWED_TAGS = {"p", "br", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a"}
 ALLOWED_ATTRIBUTES = {"a": {"href"}, "ol": {"start"}}
-
-
-MENTION_PATTERN = re.compile(r"(?<![\w@/.:+-])@([\w.+-]*\w)")
+ALLOWED_CLASSES = {"strong": {"mention"}}
 
 
 def find_mentions(text: str) -> set[str]:
@@ -30,22 +31,49 @@ def find_mentions(text: str) -> set[str]:
     return {name.lower() for name in MENTION_PATTERN.findall(text)}
 
 
+def _mark_mentions(tokens: list[Token], mentioned: set[str]) -> None:
+    """Wrap @name in <strong class="mention"> in plain text only: never inside a link or code."""
+    for block in tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children, in_link = [], 0
+        for token in block.children:
+            in_link += token.type == "link_open"
+            in_link -= token.type == "link_close"
+            if token.type != "text" or in_link or "@" not in token.content:
+                children.append(token)
+                continue
+            position = 0
+            for match in MENTION_PATTERN.finditer(token.content):
+                if match.group(1).lower() not in mentioned:
+                    continue
+                children.append(_text(token.content[position:match.start()]))
+                children.extend([Token("strong_open", "strong", 1, attrs={"class": "mention"}),
+                                 _text(match.group(0)), Token("strong_close", "strong", -1)])
+                position = match.end()
+            children.append(_text(token.content[position:]))
+        block.children = children
+
+
+def _text(content: str) -> Token:
+    token = Token("text", "", 0)
+    token.content = content
+    return token
+
+
 def render_message_html(text: str, *, mentioned: set[str] = frozenset()) -> str:
     """``mentioned``: lower-cased usernames (and "all") to mark up as mentions."""
     text = emoji.emojize(text, language="alias")
-    html = _markdown.render(text)
-    html = nh3.clean(
+    tokens = _markdown.parse(text)
+    if mentioned:
+        _mark_mentions(tokens, mentioned)
+    html = _markdown.renderer.render(tokens, _markdown.options, {})
+    return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        allowed_classes=ALLOWED_CLASSES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
         set_tag_attribute_values={"a": {"target": "_blank"}},
     ).strip()
-    if mentioned:
-        # After sanitising: the markup added here is ours; the names come from our own user table.
-        html = MENTION_PATTERN.sub(
-            lambda m: f'<strong class="mention">@{m.group(1)}</strong>' if m.group(1).lower() in mentioned else m.group(0),
-            html,
-        )
-    return html

@@ -14,18 +14,27 @@ from .models import Attachment, Conversation, Membership, Mention, Message, Reac
 PAGE_SIZE = 50
 
 
-def access_membership(user, conversation_id) -> Membership:
+def _valid_id(value) -> int | None:
     try:
-        return Membership.objects.select_related("conversation").get(conversation_id=int(conversation_id), user=user)
-    except (Membership.DoesNotExist, TypeError, ValueError):
-        raise NotFound("That conversation does not exist or you are not a member of it.") from None
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None  # a 30-digit id is "not found", not a 500
+
+
+def access_membership(user, conversation_id) -> Membership:
+    conversation_id = _valid_id(conversation_id)
+    membership = conversation_id and Membership.objects.select_related("conversation").filter(
+        conversation_id=conversation_id, user=user).first()
+    if not membership:
+        raise NotFound("That conversation does not exist or you are not a member of it.")
+    return membership
 
 
 def access_attachment(user, attachment_id) -> Attachment:
-    try:
-        attachment = Attachment.objects.get(pk=int(attachment_id))
-    except (Attachment.DoesNotExist, TypeError, ValueError):
-        raise NotFound("That file does not exist.") from None
+    attachment = _valid_id(attachment_id) and Attachment.objects.filter(pk=_valid_id(attachment_id)).first()
+    if not attachment:
+        raise NotFound("That file does not exist.")
     message = access_message(user, attachment.message_id)
     if message.is_deleted:
         raise NotFound("That file was deleted.")
@@ -33,10 +42,10 @@ def access_attachment(user, attachment_id) -> Attachment:
 
 
 def access_message(user, message_id) -> Message:
-    try:
-        message = Message.objects.select_related("conversation", "sender").get(pk=int(message_id))
-    except (Message.DoesNotExist, TypeError, ValueError):
-        raise NotFound("That message does not exist.") from None
+    message = _valid_id(message_id) and Message.objects.select_related("conversation", "sender").filter(
+        pk=_valid_id(message_id)).first()
+    if not message:
+        raise NotFound("That message does not exist.")
     if not Membership.objects.filter(conversation_id=message.conversation_id, user=user).exists():
         raise NotFound("That message does not exist.")
     return message
@@ -168,8 +177,10 @@ def search_people(user, query: str, limit: int = 20) -> list[User]:
     query = query.strip().lstrip("@")
     if not query:
         return []
-    match = (Q(username__istartswith=query) | Q(first_name__istartswith=query) | Q(last_name__istartswith=query)
-             | Q(email__istartswith=query))
+    match = Q(username__istartswith=query) | Q(first_name__istartswith=query) | Q(last_name__istartswith=query)
+    if "@" in query:
+        # A whole address finds its owner; a prefix would let anyone probe for addresses.
+        match |= Q(email__iexact=query)
     if " " in query:
         first, _, last = query.partition(" ")
         match |= Q(first_name__istartswith=first, last_name__istartswith=last.strip())

@@ -43,6 +43,17 @@ def _clean_body(body) -> str:
     return body
 
 
+def _as_id(value) -> int:
+    """A database id from user input, or InvalidInput (never a 500 for "abc" or a 30-digit number)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput("That is not a valid reference.") from None
+    if not 0 < number < 2**63:
+        raise InvalidInput("That is not a valid reference.")
+    return number
+
+
 def _clean_client_id(client_id) -> str:
     client_id = client_id or ""
     if not isinstance(client_id, str) or len(client_id) > 64:
@@ -131,7 +142,7 @@ def send_message(*, user: User, conversation_id: int, body: str, client_id: str 
             mentioned = _resolve_mentions(membership, body)
             reply_to = None
             if reply_to_id:
-                reply_to = Message.objects.filter(pk=reply_to_id, conversation_id=membership.conversation_id).select_related("sender").first()
+                reply_to = Message.objects.filter(pk=_as_id(reply_to_id), conversation_id=membership.conversation_id).select_related("sender").first()
                 if reply_to is None:
                     raise InvalidInput("The message you are replying to is not in this conversation.")
             message = _append_message(
@@ -140,7 +151,8 @@ def send_message(*, user: User, conversation_id: int, body: str, client_id: str 
                 reply_to=reply_to, mention_ids=mentioned.ids_attribute,
             )
             _store_mentions(message, mentioned)
-            _notify_away_members(message, mentioned)
+            # Notifications are written after the commit, outside the seq lock: the send stays short.
+            transaction.on_commit(lambda: _notify(message, mentioned))
             # Your own message is read by you: the watermark moves with it, so it never counts as unread.
             Membership.objects.filter(pk=membership.pk).update(last_read_seq=message.seq, last_delivered_seq=message.seq)
     except IntegrityError:
@@ -161,7 +173,8 @@ class Mentions:
 
     @property
     def ids_attribute(self) -> str:
-        return " ".join(["all"] * self.everyone + [str(i) for i in sorted(self.user_ids)])
+        # "all" already highlights the message for everybody: no need to list a whole group's ids.
+        return "all" if self.everyone else " ".join(str(i) for i in sorted(self.user_ids))
 
 
 def _resolve_mentions(membership: Membership, body: str) -> Mentions:
@@ -184,20 +197,21 @@ def _resolve_mentions(membership: Membership, body: str) -> Mentions:
 
 
 def _store_mentions(message: Message, mentions: Mentions) -> None:
-    """Mentioned people are told even when they muted the group."""
-    if not mentions.user_ids:
-        return
-    Mention.objects.bulk_create([Mention(message=message, user_id=uid) for uid in mentions.user_ids])
-    publish_on_commit([user_group(uid) for uid in mentions.user_ids], events.mention_created(message))
-    where = message.conversation.title or "a group"
-    for uid in mentions.user_ids:
-        account_services.notify(recipient_id=uid, kind="mention", actor=message.sender, conversation_id=message.conversation_id,
-                                text=f"{message.sender.display_name} mentioned you in {where}: {message.preview}",
-                                url=f"/c/{message.conversation_id}/#msg-{message.conversation_id}-{message.seq}")
+    if mentions.user_ids:
+        Mention.objects.bulk_create([Mention(message=message, user_id=uid) for uid in mentions.user_ids])
 
 
-def _notify_away_members(message: Message, mentions: Mentions) -> None:
-    """A "new messages" notification for members with no tab open, unless they muted the chat."""
+def _notify(message: Message, mentions: Mentions) -> None:
+    """Mentioned people are told even when they muted the group (not by someone they blocked);
+    members with no tab open get a "new messages" notification unless they muted the chat."""
+    mentioned = mentions.user_ids - account_selectors.blocker_ids(message.sender_id, among=mentions.user_ids)
+    if mentioned:
+        publish_on_commit([user_group(uid) for uid in mentioned], events.mention_created(message))
+        where = message.conversation.title or "a group"
+        account_services.notify_many(
+            recipient_ids=mentioned, kind="mention", actor=message.sender, conversation_id=message.conversation_id,
+            text=f"{message.sender.display_name} mentioned you in {where}: {message.preview}",
+            url=f"/c/{message.conversation_id}/#msg-{message.conversation_id}-{message.seq}")
     candidates = list(Membership.objects.filter(conversation_id=message.conversation_id, muted=False)
                       .exclude(user_id=message.sender_id).values_list("user_id", flat=True))
     online = account_services.presence.is_online_map(candidates)
@@ -229,8 +243,12 @@ def edit_message(*, user: User, message_id: int, body: str) -> Message:
     body = _clean_body(body)
     if body == message.body:
         return message
-    message.body, message.body_html, message.edited_at = body, render_message_html(body), timezone.now()
-    message.save(update_fields=["body", "body_html", "edited_at"])
+    ratelimit.hit("send", user.pk, settings.MESSAGE_RATE_LIMIT, "You are editing too fast. Please wait a moment.")
+    mentioned = _resolve_mentions(access_membership(user, message.conversation_id), body)
+    message.body, message.edited_at = body, timezone.now()
+    message.body_html = render_message_html(body, mentioned=mentioned.names)
+    message.mention_ids = mentioned.ids_attribute
+    message.save(update_fields=["body", "body_html", "edited_at", "mention_ids"])
     publish_on_commit([conversation_group(message.conversation_id)], events.message_updated(message))
     return message
 
@@ -264,9 +282,10 @@ def toggle_reaction(*, user: User, message_id: int, emoji: str) -> Message:
     message = access_message(user, message_id)
     if message.is_deleted or message.kind == Message.Kind.SYSTEM:
         raise InvalidInput("You cannot react to that message.")
+    ratelimit.hit("send", user.pk, settings.MESSAGE_RATE_LIMIT, "You are reacting too fast. Please wait a moment.")
     deleted, _ = Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()
     if not deleted:
-        Reaction.objects.create(message=message, user=user, emoji=emoji)
+        Reaction.objects.get_or_create(message=message, user=user, emoji=emoji)  # a double click stores one
     publish_on_commit([conversation_group(message.conversation_id)], events.message_updated(message))
     return message
 
@@ -280,7 +299,7 @@ def toggle_star(*, user: User, message_id: int) -> bool:
         return False
     if message.is_deleted:
         raise InvalidInput("You cannot star a deleted message.")
-    Star.objects.create(user=user, message=message)
+    Star.objects.get_or_create(user=user, message=message)
     return True
 
 

@@ -1,7 +1,7 @@
 """Notifications: stored rows plus a live event to the recipient's tabs (the bell count)."""
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 
 from chatsite.realtime import publish_on_commit, user_group
@@ -25,28 +25,40 @@ def _announce(notification: Notification) -> None:
 
 
 @transaction.atomic
-def notify_new_messages(*, recipient_ids, message) -> None:
-    """"New messages" for people who were offline: one unread row per conversation, counting up."""
+def notify_many(*, recipient_ids, kind: str, text: str, url: str = "", actor: User | None = None,
+                conversation_id: int | None = None) -> None:
+    """The same notification for many people (an @all): one insert, one count query."""
     recipient_ids = list(recipient_ids)
+    Notification.objects.bulk_create([
+        Notification(recipient_id=rid, kind=kind, text=text[:300], url=url, actor=actor, conversation_id=conversation_id)
+        for rid in recipient_ids
+    ])
+    unread = dict(Notification.objects.filter(recipient_id__in=recipient_ids, read_at__isnull=True)
+                  .values("recipient_id").annotate(n=Count("id")).values_list("recipient_id", "n"))
+    for rid in recipient_ids:
+        publish_on_commit([user_group(rid)], events.notification_count(unread.get(rid, 0), text=text, url=url))
+
+
+@transaction.atomic
+def notify_new_messages(*, recipient_ids, message) -> None:
+    """"New messages" for people with no tab open: one unread row per person and chat, counting up.
+
+    A fixed number of queries whatever the number of recipients. No live event: nobody is there."""
+    recipient_ids = set(recipient_ids)
     if not recipient_ids:
         return
-    sender = message.sender.display_name if message.sender else "Someone"
-    where = "" if message.conversation.kind == "direct" else f" in {message.conversation.title}"
-    url = f"/c/{message.conversation_id}/"
-    pending = {n.recipient_id: n for n in Notification.objects.filter(
-        recipient_id__in=recipient_ids, kind=Notification.Kind.MESSAGE, conversation_id=message.conversation_id,
-        read_at__isnull=True)}
-    for recipient_id in recipient_ids:
-        existing = pending.get(recipient_id)
-        if existing:
-            Notification.objects.filter(pk=existing.pk).update(count=F("count") + 1, actor=message.sender,
-                                                               text=f"{existing.count + 1} new messages{where}",
-                                                               updated_at=timezone.now())
-            existing.refresh_from_db()
-            _announce(existing)
-        else:
-            notify(recipient_id=recipient_id, kind=Notification.Kind.MESSAGE, text=f"New message from {sender}{where}",
-                   url=url, actor=message.sender, conversation_id=message.conversation_id)
+    direct = message.conversation.kind == "direct"
+    sender = message.sender.display_name if message.sender else "someone"
+    where = f" from {sender}" if direct else f" in {message.conversation.title}"
+    pending = Notification.objects.filter(recipient_id__in=recipient_ids, kind=Notification.Kind.MESSAGE,
+                                          conversation_id=message.conversation_id, read_at__isnull=True)
+    already = set(pending.values_list("recipient_id", flat=True))
+    pending.update(count=F("count") + 1, text=f"New messages{where}", actor=message.sender, updated_at=timezone.now())
+    Notification.objects.bulk_create([
+        Notification(recipient_id=rid, kind=Notification.Kind.MESSAGE, text=f"New message{where}", actor=message.sender,
+                     url=f"/c/{message.conversation_id}/", conversation_id=message.conversation_id)
+        for rid in recipient_ids - already
+    ])
 
 
 @transaction.atomic

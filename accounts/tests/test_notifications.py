@@ -29,23 +29,28 @@ async def test_friend_request_reaches_the_bell_live_and_the_count_matches_the_da
 
 
 @pytest.mark.django_db
-def test_messages_while_offline_make_one_notification_per_chat_and_reading_clears_it(alice, bob, direct):
+def test_messages_while_offline_make_one_notification_per_chat_and_reading_clears_it(
+        django_capture_on_commit_callbacks, alice, bob, direct):
     for text in ("one", "two", "three"):
-        message_services.send_message(user=alice, conversation_id=direct.pk, body=text)
+        with django_capture_on_commit_callbacks(execute=True):
+            message_services.send_message(user=alice, conversation_id=direct.pk, body=text)
     notification = Notification.objects.get(recipient=bob)
-    assert notification.kind == "message" and notification.count == 3 and notification.text == "3 new messages"
+    assert notification.kind == "message" and notification.count == 3
+    assert notification.text == "New messages from Alice Archer"
     assert not Notification.objects.filter(recipient=alice).exists()
     message_services.mark_read(user=bob, conversation_id=direct.pk, seq=3)
     assert selectors.count_unread_notifications(bob.pk) == 0
 
 
 @pytest.mark.django_db
-def test_muted_chats_do_not_notify_but_mentions_do(alice, bob):
+def test_muted_chats_do_not_notify_but_mentions_do(django_capture_on_commit_callbacks, alice, bob):
     group = group_services.create_group(user=alice, title="Crew", member_ids=[bob.pk])
     message_services.set_conversation_flags(user=bob, conversation_id=group.pk, muted=True)
-    message_services.send_message(user=alice, conversation_id=group.pk, body="chatter")
+    with django_capture_on_commit_callbacks(execute=True):
+        message_services.send_message(user=alice, conversation_id=group.pk, body="chatter")
     assert not Notification.objects.filter(recipient=bob, kind="message").exists()
-    message_services.send_message(user=alice, conversation_id=group.pk, body="@bob look at this")
+    with django_capture_on_commit_callbacks(execute=True):
+        message_services.send_message(user=alice, conversation_id=group.pk, body="@bob look at this")
     mention = Notification.objects.get(recipient=bob, kind="mention")
     assert "mentioned you in Crew" in mention.text
 

@@ -467,7 +467,7 @@
     "notification.created": (e) => {
       setBell(e.unread);
       const listEl = document.getElementById("notification-list");
-      if (listEl && e.html) {
+      if (listEl && e.html && e.id) {
         document.getElementById("notification-" + e.id)?.remove();
         const item = htmlToElement(e.html);
         listEl.prepend(item);
