@@ -8,11 +8,33 @@ def close_sockets_of_session(sender, request, user, **kwargs):
         services.end_live_sessions(session_key=request.session.session_key)
 
 
+def recheck_sockets_of_user(sender, request=None, user=None, **kwargs):
+    """After a password change, reset or set, every open socket of the user reconnects: the
+    reconnect re-checks the session, so sessions signed in with the old password are refused."""
+    from . import services
+
+    if user is not None:
+        services.recheck_live_sessions(user_id=user.pk)
+
+
+def close_sockets_of_deactivated(sender, instance, update_fields=None, **kwargs):
+    from . import services
+
+    if not instance.is_active:
+        services.end_live_sessions(user_id=instance.pk)
+
+
 class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self):
+        from allauth.account.signals import password_changed, password_reset, password_set
         from django.contrib.auth.signals import user_logged_out
+        from django.db.models.signals import post_save
 
         # Signing out closes this browser session's WebSockets at once.
         user_logged_out.connect(close_sockets_of_session, dispatch_uid="accounts.close_sockets_of_session")
+        for signal in (password_changed, password_reset, password_set):
+            signal.connect(recheck_sockets_of_user, dispatch_uid=f"accounts.recheck_sockets.{id(signal)}")
+        post_save.connect(close_sockets_of_deactivated, sender=self.get_model("User"),
+                          dispatch_uid="accounts.close_sockets_of_deactivated")

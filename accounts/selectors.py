@@ -34,6 +34,12 @@ def blocked_ids(user_id: int) -> set[int]:
     return set(Block.objects.filter(blocker_id=user_id).values_list("blocked_id", flat=True))
 
 
+def blocked_either_way_ids(user_id: int) -> set[int]:
+    """Everyone this user blocked or was blocked by."""
+    rows = Block.objects.filter(Q(blocker_id=user_id) | Q(blocked_id=user_id)).values_list("blocker_id", "blocked_id")
+    return {b if a == user_id else a for a, b in rows}
+
+
 def blocker_ids(user_id: int, among) -> set[int]:
     """Which of ``among`` blocked this user."""
     return set(Block.objects.filter(blocked_id=user_id, blocker_id__in=list(among)).values_list("blocker_id", flat=True))

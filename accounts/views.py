@@ -23,7 +23,8 @@ def home(request):
 @login_required
 def profile_detail(request, user_id: int):
     person = selectors.get_active_user(user_id)
-    context = {"person": person, "status": services.presence.statuses([person.pk])[person.pk]}
+    visible = selectors.can_see_presence(request.user.pk, person.pk)
+    context = {"person": person, "status": services.presence.statuses([person.pk])[person.pk] if visible else None}
     if person != request.user:
         context["relation"] = selectors.relationship(request.user, person)
     return render(request, "accounts/profile_detail.html", context)

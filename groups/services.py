@@ -10,7 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts import selectors as account_selectors
 from accounts import services as account_services
+from chatsite import ratelimit
 from accounts.models import Block, User
 from chatsite.errors import InvalidInput, NotAllowed, NotFound
 from chatsite.realtime import conversation_group, publish_on_commit, user_group
@@ -25,6 +27,19 @@ from .selectors import access_group_membership
 Role = Membership.Role
 TITLE_MAX = 100
 DESCRIPTION_MAX = 500
+
+
+SOCIAL_RATE = "30/m"  # groups created and invitations sent per person
+
+
+def _as_id(value) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput("That is not a valid reference.") from None
+    if not 0 < number < 2**63:
+        raise InvalidInput("That is not a valid reference.")
+    return number
 
 
 def _clean_title(title) -> str:
@@ -85,11 +100,13 @@ def _leave(conversation: Conversation, user_id: int) -> None:
 
 
 def _check_reachable(actor: User, people: list[User]) -> None:
-    """Nobody is put in (or invited to) a group by someone they blocked; the refusal is neutral."""
+    """Nobody is put in (or invited to) a group by someone they blocked, nor, when they accept
+    contact from friends only, by a stranger. One message for both: a block is never revealed."""
     blockers = set(Block.objects.filter(blocker__in=people, blocked=actor).values_list("blocker_id", flat=True))
+    friends = account_selectors.friend_ids(actor.pk)
     for person in people:
-        if person.pk in blockers:
-            raise NotAllowed(f"{person.display_name} can't be added to this group.")
+        if person.pk in blockers or (person.direct_messages_from == "friends" and person.pk not in friends):
+            raise NotAllowed(f"Only friends of {person.display_name} can add or invite them to a group.")
 
 
 def _names(users) -> str:
@@ -111,8 +128,10 @@ def _set_avatar(conversation: Conversation, upload) -> None:
         transaction.on_commit(lambda: storage.delete(old))
 
 
+@transaction.atomic
 def create_group(*, user: User, title: str, description: str = "", member_ids=(), avatar=None) -> Conversation:
     title, description = _clean_title(title), _clean_description(description)
+    ratelimit.hit("social", user.pk, SOCIAL_RATE, "You are creating groups too fast. Please wait a moment.")
     members = [u for u in _active_users(member_ids) if u.pk != user.pk]
     _check_reachable(user, members)
     if len(members) + 1 > settings.GROUP_MAX_MEMBERS:
@@ -213,6 +232,8 @@ def set_role(*, user: User, conversation_id, member_id, role: str) -> Membership
         raise NotFound("That person is not in this group.") from None
     if target.role == Role.OWNER:
         raise NotAllowed("The owner's role changes only by transferring ownership.")
+    if target.role == Role.ADMIN and membership.role != Role.OWNER:
+        raise NotAllowed("Only the owner can dismiss an admin.")
     if target.role == role:
         return target
     target.role = role
@@ -249,7 +270,7 @@ def leave_group(*, user: User, conversation_id, new_owner_id=None) -> None:
     others = Membership.objects.filter(conversation=conversation).exclude(pk=membership.pk).select_related("user")
     if membership.role == Role.OWNER and others.exists():
         if new_owner_id:
-            heir = others.filter(user_id=new_owner_id).first()
+            heir = others.filter(user_id=_as_id(new_owner_id)).first()
             if heir is None:
                 raise InvalidInput("The new owner must be a member of the group.")
         else:
@@ -284,6 +305,7 @@ def invite(*, user: User, conversation_id, invitee_id) -> GroupInvitation:
     conversation = membership.conversation
     if not membership.may(conversation.invite_policy):
         raise NotAllowed("Only group admins can invite people to this group.")
+    ratelimit.hit("social", user.pk, SOCIAL_RATE, "You are sending invitations too fast. Please wait a moment.")
     invitee = _active_users([invitee_id])[0]
     _check_reachable(user, [invitee])
     if Membership.objects.filter(conversation=conversation, user=invitee).exists():
@@ -301,11 +323,15 @@ def invite(*, user: User, conversation_id, invitee_id) -> GroupInvitation:
 
 
 def _pending_invitation(invitation_id) -> GroupInvitation:
+    """The invitation, locked after its conversation: the same order as every membership change
+    (conversation first), so two of them never wait on each other."""
     try:
-        return GroupInvitation.objects.select_related("conversation", "invitee", "inviter").select_for_update(of=("self",)).get(
-            pk=int(invitation_id))
-    except (GroupInvitation.DoesNotExist, TypeError, ValueError):
+        conversation_id = GroupInvitation.objects.values_list("conversation_id", flat=True).get(pk=_as_id(invitation_id))
+    except (GroupInvitation.DoesNotExist, InvalidInput):
         raise NotFound("That invitation does not exist.") from None
+    Conversation.objects.select_for_update().filter(pk=conversation_id).first()
+    return GroupInvitation.objects.select_related("conversation", "invitee", "inviter").select_for_update(of=("self",)).get(
+        pk=_as_id(invitation_id))
 
 
 @transaction.atomic
@@ -320,7 +346,7 @@ def respond_to_invitation(*, user: User, invitation_id, accept: bool) -> GroupIn
     invitation.save(update_fields=["status", "responded_at"])
     account_services.settle_notifications(user_id=user.pk, kind="group_invitation", conversation_id=invitation.conversation_id)
     if accept:
-        conversation = Conversation.objects.select_for_update().get(pk=invitation.conversation_id)
+        conversation = Conversation.objects.get(pk=invitation.conversation_id)  # locked by _pending_invitation
         _check_size(conversation, 1)
         # Joining by invitation shows the recent history: the last 20 messages count as unread.
         Membership.objects.create(conversation=conversation, user=user, role=Role.MEMBER,

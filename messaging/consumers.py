@@ -5,6 +5,7 @@ Server -> client frames: the events of messaging.events, plus message.ack / erro
 """
 
 import json
+import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -16,6 +17,8 @@ from chatsite.realtime import conversation_group, session_group, user_group
 from . import selectors, services
 from .events import render_message
 
+logger = logging.getLogger(__name__)
+
 
 class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self):
@@ -24,11 +27,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=4401)
             return
         self.user = user
-        self.conversation_ids = set(await database_sync_to_async(selectors.list_conversation_ids)(user))
+        # The user's own groups first, the list of chats second: a removal published in between
+        # then still reaches this socket (as conversation.left) instead of being missed.
+        self.conversation_ids = set()
         # Signing out of this browser session (or deleting the account) closes its sockets at once.
         self.fixed_groups = [user_group(user.pk), session_group(self.scope["session"].session_key)]
         for group in self.fixed_groups:
             await self.channel_layer.group_add(group, self.channel_name)
+        self.conversation_ids = set(await database_sync_to_async(selectors.list_conversation_ids)(user))
         for conversation_id in self.conversation_ids:
             await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
         await self.accept()
@@ -56,6 +62,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             frame = json.loads(text_data or "")
             frame_type = frame["type"]
         except (ValueError, KeyError, TypeError):
+            frame_type = None
+        if not isinstance(frame_type, str):
             await self._send({"type": "error", "error": "That frame is not valid JSON with a type."})
             return
         handler = self.FRAME_HANDLERS.get(frame_type)
@@ -67,6 +75,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except ServiceError as error:
             await self._send({"type": "error", "for": frame_type, "client_id": frame.get("client_id"),
                               "conversation": frame.get("conversation"), "error": error.message})
+        except Exception:
+            # One bad frame must not cost the tab its socket: log it, answer, and carry on.
+            logger.exception("frame %r failed", frame_type)
+            await self._send({"type": "error", "for": frame_type, "client_id": frame.get("client_id"),
+                              "error": "Something went wrong on the server. Please try again."})
 
     async def _on_send(self, frame):
         result = await database_sync_to_async(services.send_message)(
@@ -154,6 +167,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def session_ended(self, event):
         await self.close(code=4401)  # the browser does not reconnect after 4401: it asks to sign in
+
+    async def session_recheck(self, event):
+        await self.close(code=4000)  # the browser reconnects; the handshake checks the session again
 
     async def conversation_joined(self, event):
         conversation_id = event["conversation_id"]

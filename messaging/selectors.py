@@ -6,6 +6,7 @@ from collections import defaultdict
 from django.db.models import Prefetch, Q
 
 from accounts.models import User
+from accounts import selectors as account_selectors
 from accounts.services import presence
 from chatsite.errors import NotFound
 
@@ -77,6 +78,9 @@ def _with_counterparts(user, memberships: list[Membership]) -> list[Membership]:
                       .select_related("user")):
             others[other.conversation_id] = other
     statuses = presence.statuses([o.user_id for o in others.values()]) if others else {}
+    if others:  # nobody sees the presence of someone across a block
+        for estranged in account_selectors.blocked_either_way_ids(user.pk):
+            statuses[estranged] = "offline"
     for membership in memberships:
         other = others.get(membership.conversation_id)
         membership.counterpart = other.user if other else None

@@ -96,10 +96,11 @@ def _check_not_blocked(user: User, other_id: int, other: User | None = None) -> 
     block = account_selectors.block_between(user.pk, other_id)
     if block is None:
         return
+    other = other or User.objects.get(pk=other_id)
     if block.blocker_id == user.pk:
-        name = (other or User.objects.get(pk=other_id)).display_name
-        raise NotAllowed(f"You blocked {name}. Unblock them to chat.")
-    raise NotAllowed("This person can't be reached.")
+        raise NotAllowed(f"You blocked {other.display_name}. Unblock them to chat.")
+    # The same words as for someone who accepts chats from friends only: a block is not revealed.
+    raise NotAllowed(f"{other.display_name} accepts chats from friends only. Send a friend request first.")
 
 
 def _append_message(*, conversation_id: int, sender: User | None, kind: str, body: str, body_html: str,

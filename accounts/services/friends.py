@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from chatsite import ratelimit
 from chatsite.errors import InvalidInput, NotAllowed, NotFound
 from chatsite.realtime import publish_on_commit, user_group
 
@@ -13,9 +14,7 @@ from ..models import Block, FriendRequest, Friendship, Notification, User
 from .notifications import notify, settle_notifications
 
 Status = FriendRequest.Status
-# Said to someone who was blocked: the same words as for any refusal, so a block is never revealed.
-NEUTRAL_REFUSAL = "You can't send a friend request to this person."
-
+SOCIAL_RATE = "30/m"  # friend requests per person
 
 def _other(user: User, other_id) -> User:
     try:
@@ -44,6 +43,7 @@ def _befriend(one: User, other: User) -> None:
 def send_friend_request(*, user: User, to_id, note: str = "") -> FriendRequest | None:
     """Ask to be friends. If they already asked you, this accepts their request instead."""
     other = _other(user, to_id)
+    ratelimit.hit("social", user.pk, SOCIAL_RATE, "You are sending friend requests too fast. Please wait a moment.")
     note = (note or "").strip()
     if len(note) > 200:
         raise InvalidInput("A note can be at most 200 characters long.")
@@ -51,7 +51,7 @@ def send_friend_request(*, user: User, to_id, note: str = "") -> FriendRequest |
     if block and block.blocker_id == user.pk:
         raise NotAllowed(f"You blocked {other.display_name}. Unblock them first.")
     if block:
-        raise NotAllowed(NEUTRAL_REFUSAL)
+        return None  # to the blocked person it looks as if the request went out; nothing is stored
     if selectors.are_friends(user.pk, other.pk):
         raise InvalidInput(f"You and {other.display_name} are already friends.")
     theirs = FriendRequest.objects.select_for_update().filter(from_user=other, to_user=user, status=Status.PENDING).first()

@@ -55,6 +55,13 @@ def statuses(user_ids) -> dict[int, str]:
 
 def _broadcast(user: User, status: str, conversation_ids) -> None:
     last_seen = None if user.hide_last_seen or not user.last_seen else user.last_seen.isoformat()
+    estranged = selectors.blocked_either_way_ids(user.pk)
+    if estranged:  # no presence across a block, not even in the direct chat the two still share
+        from messaging.models import Conversation
+
+        keys = [Conversation.make_direct_key(user.pk, other) for other in estranged]
+        hidden = set(Conversation.objects.filter(direct_key__in=keys).values_list("pk", flat=True))
+        conversation_ids = [cid for cid in conversation_ids if cid not in hidden]
     groups = [conversation_group(cid) for cid in conversation_ids]
     groups += [user_group(fid) for fid in selectors.friend_ids(user.pk)]
     groups.append(user_group(user.pk))  # the user's own other tabs

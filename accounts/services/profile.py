@@ -22,7 +22,13 @@ def end_live_sessions(*, user_id: int | None = None, session_key: str | None = N
     groups = [session_group(session_key)] if session_key else [user_group(user_id)]
     publish_on_commit(groups, {"type": "session.ended"})
 
+
+def recheck_live_sessions(*, user_id: int) -> None:
+    """Make every socket of the user reconnect, which checks its session again (password changed)."""
+    publish_on_commit([user_group(user_id)], {"type": "session.recheck"})
+
 AVATAR_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
+MAX_PIXELS = 40_000_000
 
 
 def make_avatar(upload) -> ContentFile:
@@ -36,6 +42,9 @@ def make_avatar(upload) -> ContentFile:
         upload.seek(0)
         with Image.open(upload) as probe:
             image_format = probe.format
+            # A tiny file can declare a huge canvas: refuse it before decoding a single pixel.
+            if probe.width * probe.height > MAX_PIXELS:
+                raise ValidationError(f"The image is too large: at most {MAX_PIXELS // 1_000_000} megapixels.")
             probe.verify()
         upload.seek(0)
         with Image.open(upload) as image:

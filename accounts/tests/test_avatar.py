@@ -235,3 +235,23 @@ def test_no_avatar_and_inactive_users_give_404(alice_client, alice, bob, media):
     gone.is_active = False
     gone.save()
     assert alice_client.get(reverse("avatar", args=[gone.pk])).status_code == 404
+
+
+def test_a_small_file_declaring_a_huge_canvas_is_refused_before_decoding(client, db):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from conftest import make_user
+
+    user = make_user("bombadil")
+    data = io.BytesIO()
+    Image.new("L", (8000, 6000)).save(data, format="PNG")  # 48 megapixels, a few kB
+    client.force_login(user)
+    response = client.post("/settings/profile/", {
+        "first_name": "Tom", "last_name": "B", "username": "bombadil", "about": "",
+        "avatar": SimpleUploadedFile("bomb.png", data.getvalue(), content_type="image/png")})
+    assert response.status_code == 400 and "at most 40 megapixels" in response.content.decode()
+    user.refresh_from_db()
+    assert not user.avatar

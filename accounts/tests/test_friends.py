@@ -83,11 +83,9 @@ def test_self_request_and_already_friends_are_refused(ana, bo):
         services.send_friend_request(user=ana, to_id=make_user("zed").pk, note="x" * 201)
 
 
-def test_request_to_a_blocker_is_refused_neutrally(ana, bo):
+def test_request_to_a_blocker_seems_sent_but_nothing_is_stored(ana, bo):
     services.block_user(user=bo, other_id=ana.pk)
-    with pytest.raises(NotAllowed) as refused:
-        services.send_friend_request(user=ana, to_id=bo.pk)
-    assert "block" not in refused.value.message.lower()
+    assert services.send_friend_request(user=ana, to_id=bo.pk) is None  # no error that would reveal the block
     with pytest.raises(NotAllowed, match="Unblock them first"):
         services.send_friend_request(user=bo, to_id=ana.pk)
     assert not FriendRequest.objects.exists() and not Notification.objects.exists()
@@ -119,7 +117,7 @@ def test_blocked_user_cannot_start_or_continue_a_direct_chat(ana, bo):
     services.block_user(user=bo, other_id=ana.pk)
     with pytest.raises(NotAllowed) as refused:
         message_services.send_message(user=ana, conversation_id=chat.pk, body="hello?")
-    assert "block" not in refused.value.message.lower()  # Ana is not told she is blocked
+    assert refused.value.message == "Bo Berg accepts chats from friends only. Send a friend request first."
     with pytest.raises(NotAllowed, match="You blocked Ana Lima"):
         message_services.send_message(user=bo, conversation_id=chat.pk, body="go away")
     Conversation.objects.filter(pk=chat.pk).delete()
@@ -141,7 +139,8 @@ def test_blocked_user_cannot_invite_or_add_me_to_groups(ana, bo):
     services.block_user(user=bo, other_id=ana.pk)
     with pytest.raises(NotAllowed) as refused:
         group_services.invite(user=ana, conversation_id=group.pk, invitee_id=bo.pk)
-    assert "block" not in refused.value.message.lower()
+    # The same words a friends-only person's strangers hear: the block stays secret.
+    assert refused.value.message == "Only friends of Bo Berg can add or invite them to a group."
     with pytest.raises(NotAllowed):
         group_services.add_members(user=ana, conversation_id=group.pk, user_ids=[bo.pk])
     with pytest.raises(NotAllowed):
@@ -157,3 +156,15 @@ def test_blocked_peoples_messages_are_collapsed_for_me_in_shared_groups(client, 
     page = client.get(f"/c/{group.pk}/").content.decode()
     assert f'.msg[data-sender-id="{ana.pk}"] .msg-bubble > :not(.msg-meta):not(.msg-blocked-note) {{ display: none; }}' in page
     assert "Message from someone you blocked." in page
+
+
+def test_friends_only_people_cannot_be_put_in_groups_by_strangers(ana, bo):
+    services.update_settings(user=bo, direct_messages_from="friends", hide_last_seen=False, email_digest=True)
+    with pytest.raises(NotAllowed, match="Only friends of Bo Berg"):
+        group_services.create_group(user=ana, title="Spam", member_ids=[bo.pk])
+    group = group_services.create_group(user=ana, title="Crew")
+    with pytest.raises(NotAllowed):
+        group_services.add_members(user=ana, conversation_id=group.pk, user_ids=[bo.pk])
+    services.respond_to_friend_request(user=bo, request_id=services.send_friend_request(user=ana, to_id=bo.pk).pk, accept=True)
+    group_services.add_members(user=ana, conversation_id=group.pk, user_ids=[bo.pk])
+    assert group.memberships.filter(user=bo).exists()

@@ -55,3 +55,34 @@ async def test_deleting_the_account_closes_every_socket():
     assert response.status_code == 302
     closed = await next_output(phone_ws)
     assert closed["type"] == "websocket.close" and closed["code"] == 4401
+
+
+async def test_password_change_makes_other_sessions_sign_in_again():
+    ana = await database_sync_to_async(make_user)("ana")
+    laptop, stolen = Client(), Client()
+    await database_sync_to_async(laptop.force_login)(ana)
+    await database_sync_to_async(stolen.force_login)(ana)
+    stolen_ws = await open_socket(stolen)
+    response = await database_sync_to_async(laptop.post)(
+        reverse("account_change_password"), {"oldpassword": PASSWORD, "password1": "a brand new secret 77",
+                                             "password2": "a brand new secret 77"})
+    assert response.status_code == 302
+    closed = await next_output(stolen_ws)
+    assert closed == {"type": "websocket.close", "code": 4000}  # reconnect, and be checked again
+    cookie = f"{settings.SESSION_COOKIE_NAME}={stolen.cookies[settings.SESSION_COOKIE_NAME].value}"
+    again = WebsocketCommunicator(application, "/ws/", headers=[
+        (b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", cookie.encode())])
+    connected, code = await again.connect()
+    assert not connected and code == 4401  # the old session no longer signs anyone in
+    assert (await open_socket(laptop)) is not None  # the session that changed the password stays in
+
+
+async def test_deactivated_account_loses_its_sockets():
+    ana = await database_sync_to_async(make_user)("ana")
+    client = Client()
+    await database_sync_to_async(client.force_login)(ana)
+    ws = await open_socket(client)
+    ana.is_active = False
+    await database_sync_to_async(ana.save)()
+    closed = await next_output(ws)
+    assert closed["type"] == "websocket.close" and closed["code"] == 4401

@@ -34,12 +34,20 @@ def test_profile_offers_the_right_buttons(client, alice, bob):
     assert "Accept friend request" in page and "“hi there”" in page
 
 
-def test_refused_friend_request_says_why_and_stores_nothing(client, alice, bob):
+def test_request_to_someone_who_blocked_you_stores_nothing_and_reveals_nothing(client, alice, bob):
     services.block_user(user=bob, other_id=alice.pk)
+    client.force_login(alice)
+    response = client.post(reverse("friend_request_send", args=[bob.pk]), follow=True)
+    assert "Friend request sent." in response.content.decode()
+    assert not FriendRequest.objects.exists()
+
+
+def test_refused_friend_request_says_why(client, alice, bob):
+    services.block_user(user=alice, other_id=bob.pk)
     client.force_login(alice)
     response = client.post(reverse("friend_request_send", args=[bob.pk]), follow=True,
                            HTTP_REFERER=reverse("profile_detail", args=[bob.pk]))
-    assert "You can&#x27;t send a friend request to this person." in response.content.decode()
+    assert "You blocked Bob Baker. Unblock them first." in response.content.decode()
     assert not FriendRequest.objects.exists()
 
 
@@ -55,3 +63,14 @@ def test_settings_page_saves_and_validates(client, alice):
     assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
     alice.refresh_from_db()
     assert alice.direct_messages_from == "friends"
+
+
+def test_presence_is_for_friends_and_chat_partners_only(client, alice, bob):
+    from messaging import services as message_services
+
+    client.force_login(alice)
+    assert "data-presence-text" not in client.get(reverse("profile_detail", args=[bob.pk])).content.decode()
+    message_services.get_or_create_direct_conversation(user=alice, other_id=bob.pk)
+    assert "data-presence-text" in client.get(reverse("profile_detail", args=[bob.pk])).content.decode()
+    services.block_user(user=bob, other_id=alice.pk)
+    assert "data-presence-text" not in client.get(reverse("profile_detail", args=[bob.pk])).content.decode()

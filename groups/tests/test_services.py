@@ -192,3 +192,18 @@ def test_removed_member_can_no_longer_read_or_send(crew):
         message_services.send_message(user=mia, conversation_id=group.pk, body="still here?")
     with pytest.raises(NotFound):
         message_selectors.access_membership(mia, group.pk)
+
+
+def test_only_the_owner_dismisses_admins(crew):
+    group, olga, adam, mia = crew["group"], crew["owner"], crew["admin"], crew["member"]
+    services.set_role(user=olga, conversation_id=group.pk, member_id=mia.pk, role="admin")
+    with pytest.raises(NotAllowed, match="Only the owner can dismiss an admin"):
+        services.set_role(user=adam, conversation_id=group.pk, member_id=mia.pk, role="member")
+    services.set_role(user=olga, conversation_id=group.pk, member_id=mia.pk, role="member")
+    assert roles(group)["mia"] == "member"
+
+
+def test_bad_new_owner_is_a_clear_refusal(crew):
+    with pytest.raises(InvalidInput):
+        services.leave_group(user=crew["owner"], conversation_id=crew["group"].pk, new_owner_id="abc")
+    assert roles(crew["group"])["olga"] == "owner"

@@ -203,3 +203,17 @@ async def test_two_tabs_of_one_user_both_receive(people):
     assert [f["seq"] for f in frames] == [1, 1]
     for tab in tabs:
         await tab.disconnect()
+
+
+async def test_bad_frames_get_an_error_and_the_socket_lives_on(people):
+    ana, bo, _ = people
+    chat = await database_sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
+    ws, _, _ = await connect(ana)
+    for frame in ({"type": ["x"]}, {"type": "read", "conversation": 10**30, "seq": 1},
+                  {"type": "message.send", "conversation": chat.pk, "body": "hi", "reply_to": "abc", "client_id": "r1"},
+                  {"type": "resume", "conversation": chat.pk, "after_seq": "x"}):
+        await ws.send_json_to(frame)
+        assert (await next_of_type(ws, "error"))["error"]
+    await ws.send_json_to({"type": "ping"})
+    assert (await next_of_type(ws, "pong"))["type"] == "pong"
+    await ws.disconnect()

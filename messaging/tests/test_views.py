@@ -152,3 +152,11 @@ def test_conversation_list_and_chat_page_queries_do_not_grow(alice_client, alice
         assert _queries(alice_client, reverse("home")) == home_small
         assert _queries(alice_client, reverse("conversation", args=[chat.pk])) == page_small
     assert page_small <= 15
+
+
+def test_absurd_ids_are_not_found_not_server_errors(alice_client, direct):
+    huge = "9" * 30
+    for url in (f"/c/{huge}/", f"/c/{huge}/messages/", f"/m/{huge}/", f"/files/{huge}/", f"/g/{huge}/"):
+        assert alice_client.get(url, HTTP_HX_REQUEST="true").status_code == 404, url
+    response = alice_client.post(reverse("send_message", args=[direct.pk]), {"body": "x", "reply_to": "abc"}, **HTMX)
+    assert response.status_code == 400 and not Message.objects.exists()
