@@ -14,6 +14,7 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from chatsite import ratelimit
 from accounts.models import Block, User
+from chatsite.ids import require_id
 from chatsite.errors import InvalidInput, NotAllowed, NotFound
 from chatsite.realtime import conversation_group, publish_on_commit, user_group
 from messaging import events as message_events
@@ -30,16 +31,6 @@ DESCRIPTION_MAX = 500
 
 
 SOCIAL_RATE = "30/m"  # groups created and invitations sent per person
-
-
-def _as_id(value) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise InvalidInput("That is not a valid reference.") from None
-    if not 0 < number < 2**63:
-        raise InvalidInput("That is not a valid reference.")
-    return number
 
 
 def _clean_title(title) -> str:
@@ -270,7 +261,7 @@ def leave_group(*, user: User, conversation_id, new_owner_id=None) -> None:
     others = Membership.objects.filter(conversation=conversation).exclude(pk=membership.pk).select_related("user")
     if membership.role == Role.OWNER and others.exists():
         if new_owner_id:
-            heir = others.filter(user_id=_as_id(new_owner_id)).first()
+            heir = others.filter(user_id=require_id(new_owner_id)).first()
             if heir is None:
                 raise InvalidInput("The new owner must be a member of the group.")
         else:
@@ -326,12 +317,12 @@ def _pending_invitation(invitation_id) -> GroupInvitation:
     """The invitation, locked after its conversation: the same order as every membership change
     (conversation first), so two of them never wait on each other."""
     try:
-        conversation_id = GroupInvitation.objects.values_list("conversation_id", flat=True).get(pk=_as_id(invitation_id))
+        conversation_id = GroupInvitation.objects.values_list("conversation_id", flat=True).get(pk=require_id(invitation_id))
     except (GroupInvitation.DoesNotExist, InvalidInput):
         raise NotFound("That invitation does not exist.") from None
     Conversation.objects.select_for_update().filter(pk=conversation_id).first()
     return GroupInvitation.objects.select_related("conversation", "invitee", "inviter").select_for_update(of=("self",)).get(
-        pk=_as_id(invitation_id))
+        pk=require_id(invitation_id))
 
 
 @transaction.atomic

@@ -9,22 +9,15 @@ from accounts.models import User
 from accounts import selectors as account_selectors
 from accounts.services import presence
 from chatsite.errors import NotFound
+from chatsite.ids import parse_id
 
 from .models import Attachment, Conversation, Membership, Mention, Message, Reaction, Star
 
 PAGE_SIZE = 50
 
 
-def _valid_id(value) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**63 else None  # a 30-digit id is "not found", not a 500
-
-
 def access_membership(user, conversation_id) -> Membership:
-    conversation_id = _valid_id(conversation_id)
+    conversation_id = parse_id(conversation_id)
     membership = conversation_id and Membership.objects.select_related("conversation").filter(
         conversation_id=conversation_id, user=user).first()
     if not membership:
@@ -33,7 +26,7 @@ def access_membership(user, conversation_id) -> Membership:
 
 
 def access_attachment(user, attachment_id) -> Attachment:
-    attachment = _valid_id(attachment_id) and Attachment.objects.filter(pk=_valid_id(attachment_id)).first()
+    attachment = parse_id(attachment_id) and Attachment.objects.filter(pk=parse_id(attachment_id)).first()
     if not attachment:
         raise NotFound("That file does not exist.")
     message = access_message(user, attachment.message_id)
@@ -43,8 +36,8 @@ def access_attachment(user, attachment_id) -> Attachment:
 
 
 def access_message(user, message_id) -> Message:
-    message = _valid_id(message_id) and Message.objects.select_related("conversation", "sender").filter(
-        pk=_valid_id(message_id)).first()
+    message = parse_id(message_id) and Message.objects.select_related("conversation", "sender").filter(
+        pk=parse_id(message_id)).first()
     if not message:
         raise NotFound("That message does not exist.")
     if not Membership.objects.filter(conversation_id=message.conversation_id, user=user).exists():

@@ -12,6 +12,7 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import User
 from chatsite import ratelimit
+from chatsite.ids import require_id
 from chatsite.errors import InvalidInput, NotAllowed, NotFound
 from chatsite.realtime import conversation_group, publish_on_commit, user_group
 
@@ -41,17 +42,6 @@ def _clean_body(body) -> str:
         raise InvalidInput(f"A message can be at most {settings.MESSAGE_MAX_LENGTH:,} characters long "
                            f"(this one has {len(body):,}).")
     return body
-
-
-def _as_id(value) -> int:
-    """A database id from user input, or InvalidInput (never a 500 for "abc" or a 30-digit number)."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise InvalidInput("That is not a valid reference.") from None
-    if not 0 < number < 2**63:
-        raise InvalidInput("That is not a valid reference.")
-    return number
 
 
 def _clean_client_id(client_id) -> str:
@@ -143,7 +133,7 @@ def send_message(*, user: User, conversation_id: int, body: str, client_id: str 
             mentioned = _resolve_mentions(membership, body)
             reply_to = None
             if reply_to_id:
-                reply_to = Message.objects.filter(pk=_as_id(reply_to_id), conversation_id=membership.conversation_id).select_related("sender").first()
+                reply_to = Message.objects.filter(pk=require_id(reply_to_id), conversation_id=membership.conversation_id).select_related("sender").first()
                 if reply_to is None:
                     raise InvalidInput("The message you are replying to is not in this conversation.")
             message = _append_message(
