@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev migrate check clean
+.PHONY: run test install install-dev migrate check clean bench
 
 $(PY):
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -37,6 +37,15 @@ test: install-dev
 
 check: install
 	$(PY) manage.py check
+
+# Benchmarks (issue 6; not part of `make test`): needs PostgreSQL and Redis on 127.0.0.1, installs
+# nginx if missing; about 14 minutes on 2 cores. Results in bench/results/, docs/performance.md.
+# Options go through BENCH_ARGS, e.g. make bench BENCH_ARGS="--quick" (see bench/run.py --help).
+bench: install
+	$(PY) -m pip install -q -r bench/requirements.txt
+	bash bench/setup.sh
+	$(PY) manage.py collectstatic --noinput -v0
+	ulimit -n $$(ulimit -Hn) && $(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles

@@ -3,7 +3,6 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.models import Block, FriendRequest
-from conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
