@@ -68,18 +68,23 @@ def _broadcast(user: User, status: str, conversation_ids) -> None:
     publish_on_commit(groups, events.presence_changed(user_id=user.pk, status=status, last_seen=last_seen))
 
 
+def _active_count(user_id: int) -> int:
+    return cache.get(_key("active", user_id), 0) or 0
+
+
+# Each change reads its "before" from the value its own atomic increment returned, never from a
+# separate read: two tabs opening and closing at once (a page navigation) cannot hide a transition.
 def socket_opened(*, user: User, conversation_ids) -> None:
-    before = statuses([user.pk])[user.pk]
-    _add("conn", user.pk, 1)
-    _add("active", user.pk, 1)
-    if before != ONLINE:
+    conn = _add("conn", user.pk, 1)
+    active = _add("active", user.pk, 1)
+    if _status(conn - 1, active - 1) != ONLINE:
         _broadcast(user, ONLINE, conversation_ids)
 
 
 def socket_closed(*, user: User, was_active: bool, conversation_ids) -> None:
-    before = statuses([user.pk])[user.pk]
     conn = _add("conn", user.pk, -1)
-    active = _add("active", user.pk, -1) if was_active else cache.get(_key("active", user.pk), 0)
+    active = _add("active", user.pk, -1) if was_active else _active_count(user.pk)
+    before = _status(conn + 1, active + (1 if was_active else 0))
     after = _status(conn, active)
     if after == OFFLINE:
         User.objects.filter(pk=user.pk).update(last_seen=timezone.now())
@@ -90,9 +95,10 @@ def socket_closed(*, user: User, was_active: bool, conversation_ids) -> None:
 
 def set_active(*, user: User, active: bool, conversation_ids) -> None:
     """A tab became hidden or idle (active=False), or came back (True)."""
-    before = statuses([user.pk])[user.pk]
-    _add("active", user.pk, 1 if active else -1)
-    after = statuses([user.pk])[user.pk]
+    delta = 1 if active else -1
+    now_active = _add("active", user.pk, delta)
+    conn = cache.get(_key("conn", user.pk), 0) or 0
+    before, after = _status(conn, now_active - delta), _status(conn, now_active)
     if after != before:
         _broadcast(user, after, conversation_ids)
 
