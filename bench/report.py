@@ -134,6 +134,16 @@ def markdown(results):
             r = ratio(o, c)
             lines.append(f"| {label} | {mname} | {fmt(o)} | {fmt(c)} ({kind}) | "
                          f"{'–' if r is None else (f'{r:.3f}' if r < 1 else f'{r:.1f}x')} |")
+    lines += ["", "## CPU during the fan-out 20 window", "",
+              "% of one core (2 cores = 200 %). *other* is everything but the server processes and the client: "
+              "PostgreSQL and Redis in production and scale-out, nginx in scale-out, and whatever else ran on "
+              "the machine (a high *other* in an embedded row means the run shared the machine).", "",
+              "| setup | server | client | other | machine busy |", "|---|---|---|---|---|"]
+    for label, _kind, shapes, _ours in rows(results):
+        f = g(shapes, "fanout20") or {}
+        if f.get("phase"):
+            lines.append(f"| {label} | {fmt(f.get('server_cpu_pct'), 0)} | {fmt(f.get('client_cpu_pct'), 0)} | "
+                         f"{fmt(f.get('other_cpu_pct'), 0)} | {fmt(f.get('machine_busy_pct'), 0)} |")
     lines += pages_md(results)
     lines += scaleout_md(results)
     lines += ["", "## Targets (issue 6)", "", "| target | measured | met |", "|---|---|---|"]
@@ -170,7 +180,8 @@ def pages_md(results):
                   f"{fmt(p['timings']['bulk_insert_s'], 1)} s ({fmt(p.get('insert_rows_per_s'))} rows/s); "
                   f"signed in by {p.get('signed_in_by')}.", "",
                   "| view | requests | p50 | p95 | p99 | queries | constant | statuses |", "|---|---|---|---|---|---|---|---|"]
-        for view, res in p["http"].items():
+        for view in sorted(p["http"], key=lambda v: list(PAGE_LABELS).index(v) if v in PAGE_LABELS else 99):
+            res = p["http"][view]
             q = res["queries"]
             qs = f"{q['min']}" if q["min"] == q["max"] else f"{q['min']}–{q['max']}"
             lines.append(f"| {PAGE_LABELS.get(view, view)} | {res['requests']} | {fmt(res['ms'].get('p50'))} | "
@@ -324,8 +335,8 @@ def plot(results, path):
     ax.axhline(30, color="grey", ls="--", lw=0.8)
     ax.set_yscale("log")
     ax.set_ylabel("ms (log scale)")
-    msgs = [g(results, c, "pages", "messages") for c in configs]
-    ax.set_title(f"Pages at {', '.join(f'{m:,}' for m in msgs if m)} messages (target p95 <= 30 ms)")
+    msgs = sorted({g(results, c, "pages", "messages") or 0 for c in configs})
+    ax.set_title(f"Pages at {' / '.join(f'{m:,}' for m in msgs if m)} messages (target p95 <= 30 ms)")
     ax.set_xticks(range(len(views)), [PAGE_LABELS[v].split("`")[0].strip() or v for v in views], fontsize=8)
     ax.legend(fontsize=8)
     fig.suptitle(f"Chat benchmark {results['meta']['started'][:10]} — {results['meta']['machine']['nproc']} cores, "
@@ -337,7 +348,8 @@ def plot(results, path):
 
 # --- docs ----------------------------------------------------------------------------------------
 def update_docs(results, path: Path):
-    generated = DOCS_BEGIN + "\n" + markdown(results).replace("# Benchmark results", "## Latest results", 1) + DOCS_END
+    body = markdown(results).replace("\n## ", "\n### ").replace("# Benchmark results", "## Latest results", 1)
+    generated = DOCS_BEGIN + "\n" + body + DOCS_END
     if path.exists():
         text = path.read_text()
         if DOCS_BEGIN in text and DOCS_END in text:
@@ -391,7 +403,7 @@ def hotspots(raw: str, top=20):
 IDLE_LEAVES = ("EpollSelector.select", "Condition.wait", "_worker (stdlib/concurrent", "select (selectors",
                "_PollLikeSelector.select", "Event.wait", "Thread.join")
 CATEGORIES = [  # (label, patterns matched against any frame of a stack), first match wins
-    ("DB connection opened/closed per call (CONN_MAX_AGE=0)",
+    ("DB connection per call (SQLite: opened + closed; PostgreSQL: pool checkout + return)",
      ("get_new_connection", "BaseDatabaseWrapper._close", "BaseDatabaseWrapper.close", "close_old_connections",
       "_functions.py", "init_connection_state", "ConnectionPool", "psycopg_pool")),
     ("SQL execution + commit (driver)", ("CursorWrapper.execute", "CursorWrapper._execute", "._commit",

@@ -423,10 +423,30 @@ class Bench:
                             break
         finally:
             self.stack.close()
+            self.cleanup()
         self.results["meta"]["total_s"] = round(self.elapsed(), 1)
         self.results["meta"]["finished"] = dt.datetime.now().isoformat(timespec="seconds")
         self.results["meta"]["loadavg_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
+        if self.args.source == "worktree":
+            end = source_info("worktree")
+            if end != self.results["meta"]["source"]:
+                # Someone committed or edited app code during the run: later stages measured newer code.
+                self.results["meta"]["source_at_end"] = end
+                self.results["meta"]["notes"].append(
+                    f"the app code changed during the run (commit {self.results['meta']['source']['commit']} at start, "
+                    f"{end['commit']} at end, modified: {end['app_files_modified_in_worktree'] or 'none'})")
         return self.results
+
+    def cleanup(self):
+        """The temp dir holds the SQLite databases (a million messages: ~250 MB) and the server logs:
+        removed unless a stage failed (then its logs help) or --keep-tmp."""
+        import shutil
+
+        failed = any(isinstance(v, dict) and v.get("failed") for v in self.results.values())
+        if self.args.keep_tmp or failed:
+            log(f"kept {self.tmp}")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def guard(self, name, fn):
         try:
@@ -623,6 +643,7 @@ def profile(args):
         b.stack.stop(proc)
     finally:
         b.stack.close()
+        b.cleanup()
     raw = RESULTS / f"profile-{name}.txt"
     if raw.exists():
         import report
@@ -656,6 +677,9 @@ def main():
     ap.add_argument("--source", default="worktree", choices=["worktree", "head"],
                     help="benchmark the work tree (default) or the committed HEAD, exported to a temp dir")
     ap.add_argument("--quick", action="store_true", help="small counts, results under bench/results/quick/")
+    ap.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (databases, server logs)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="rewrite the tables, plot and docs from bench/results/latest.json without measuring")
     ap.add_argument("--profile", action="store_true", help="py-spy the server under fan-out 20 instead")
     ap.add_argument("--profile-config", default="embedded", choices=["embedded", "production"])
     ap.add_argument("--profile-s", type=int, default=20)
@@ -668,6 +692,11 @@ def main():
         args.latency_primary_max_s, args.latency_max_s, args.connections_max_s = 15, 10, 30
     if args.profile:
         profile(args)
+        return
+    if args.report_only:
+        results = json.loads((RESULTS / ("quick" if args.quick else "") / "latest.json").read_text())
+        for path in save(results, args.quick):
+            log(f"wrote {path.relative_to(ROOT)}")
         return
     bench = Bench(args)
     results = bench.run()

@@ -116,7 +116,8 @@ def send_message(*, user: User, conversation_id: int, body: str, client_id: str 
     client_id = _clean_client_id(client_id)
     if client_id:
         # A retry of a send the server already stored: answer with the stored message, store nothing.
-        existing = Message.objects.filter(sender=user, client_id=client_id).select_related("sender").first()
+        # (The exclude repeats the partial unique index's condition so SQLite uses the index.)
+        existing = Message.objects.filter(sender=user, client_id=client_id).exclude(client_id="").select_related("sender").first()
         if existing:
             return SendResult(existing, created=False)
     body = _clean_body(body)
@@ -148,7 +149,7 @@ def send_message(*, user: User, conversation_id: int, body: str, client_id: str 
             Membership.objects.filter(pk=membership.pk).update(last_read_seq=message.seq, last_delivered_seq=message.seq)
     except IntegrityError:
         # Two copies of one retry raced past the check above: the first one won, return it.
-        existing = Message.objects.filter(sender=user, client_id=client_id).select_related("sender").first() if client_id else None
+        existing = Message.objects.filter(sender=user, client_id=client_id).exclude(client_id="").select_related("sender").first() if client_id else None
         if existing is None:
             raise
         return SendResult(existing, created=False)
