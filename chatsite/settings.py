@@ -120,6 +120,10 @@ else:
                 ),
                 "transaction_mode": "IMMEDIATE",
             },
+            # Keep each thread's connection: opening one (and its PRAGMAs) cost more than a whole
+            # send, and Channels opens and closes around every socket frame otherwise. A local
+            # file has no server to drop it, so it never goes stale.
+            "CONN_MAX_AGE": None,
             "TEST": {"NAME": str(VAR_DIR / "test-db.sqlite3")},
         }
     }
@@ -147,7 +151,7 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "chatsite.layers.LocalChannelLayer"}}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 

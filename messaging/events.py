@@ -7,8 +7,7 @@ and its JSON text serialised once; the consumer forwards ``text`` to the socket 
 
 import json
 
-from django.template.loader import render_to_string
-
+from .message_html import render_message_item
 from .models import Membership, Message
 from .selectors import reaction_summary
 
@@ -18,10 +17,10 @@ def _event(event_type: str, payload: dict, **routing) -> dict:
     return {"type": event_type, "text": json.dumps({"type": event_type, **payload}), **routing}
 
 
-def render_message(message: Message, *, starred: set[int] = frozenset()) -> str:
-    return render_to_string("messaging/partials/message.html", {
-        "message": message, "reactions": reaction_summary(message), "starred": message.pk in starred,
-    })
+def render_message(message: Message, *, starred: set[int] = frozenset(), new: bool = False) -> str:
+    """``new``: just stored, so it has no reactions yet (saves the query)."""
+    return render_message_item(message, reactions=() if new else reaction_summary(message),
+                               starred=message.pk in starred)
 
 
 def _summary(message: Message) -> dict:
@@ -41,7 +40,7 @@ def message_created(message: Message) -> dict:
         "client_id": message.client_id,
         "sender_id": message.sender_id,
         "created_at": message.created_at.isoformat(),
-        "html": render_message(message),
+        "html": render_message(message, new=True),
     }, conversation_id=message.conversation_id)
 
 

@@ -12,11 +12,11 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import User
 from chatsite import ratelimit
-from chatsite.ids import require_id
-from chatsite.errors import InvalidInput, NotAllowed, NotFound
+from chatsite.ids import parse_id, require_id
+from chatsite.errors import InvalidInput, NotAllowed, NotFound, ServiceError
 from chatsite.realtime import conversation_group, publish_on_commit, user_group
 
-from . import events
+from . import events, store
 from .models import Attachment, Conversation, Membership, Mention, Message, Reaction, Star
 from .rendering import find_mentions, render_message_html
 from .selectors import access_membership, access_message
@@ -93,68 +93,80 @@ def _check_not_blocked(user: User, other_id: int, other: User | None = None) -> 
     raise NotAllowed(f"{other.display_name} accepts chats from friends only. Send a friend request first.")
 
 
-def _append_message(*, conversation_id: int, sender: User | None, kind: str, body: str, body_html: str,
-                    client_id: str = "", reply_to: Message | None = None, mention_ids: str = "") -> Message:
-    """Store a message under the next seq. Must run inside the caller's transaction.
-
-    The conversation row is locked (SELECT ... FOR UPDATE; SQLite's IMMEDIATE transaction locks the
-    database) while the seq is taken, so seqs are gapless and never handed out twice.
-    """
-    conversation = Conversation.objects.select_for_update().only("id", "last_seq").get(pk=conversation_id)
-    seq = conversation.last_seq + 1
-    message = Message.objects.create(conversation_id=conversation_id, seq=seq, sender=sender, kind=kind, body=body,
-                                     body_html=body_html, client_id=client_id, reply_to=reply_to,
-                                     mention_ids=mention_ids)
-    Conversation.objects.filter(pk=conversation_id).update(last_seq=seq, last_message=message,
-                                                           last_activity_at=message.created_at)
-    publish_on_commit([conversation_group(conversation_id)], events.message_created(message))
+def _append_message(*, conversation: Conversation, last_seq: int, sender: User | None, kind: str, body: str,
+                    body_html: str, client_id: str = "", reply_to: Message | None = None,
+                    mention_ids: str = "") -> Message:
+    """Store a message under the next seq. Must run inside the caller's transaction, with the
+    conversation's seq locked (store.lock_membership or store.lock_last_seq), so that seqs are
+    gapless and never handed out twice."""
+    message = store.insert_message(conversation=conversation, seq=last_seq + 1, sender=sender, kind=kind, body=body,
+                                   body_html=body_html, client_id=client_id, reply_to=reply_to,
+                                   mention_ids=mention_ids)
+    publish_on_commit([conversation_group(conversation.pk)], events.message_created(message))
     return message
+
+
+def _stored_retry(user: User, client_id: str) -> Message | None:
+    # (The exclude repeats the partial unique index's condition so SQLite uses the index.)
+    return (Message.objects.filter(sender=user, client_id=client_id).exclude(client_id="")
+            .select_related("sender").first()) if client_id else None
 
 
 def send_message(*, user: User, conversation_id: int, body: str, client_id: str = "",
                  reply_to_id: int | None = None) -> SendResult:
+    """Store and announce a message. A retry (same ``client_id``) stores nothing and returns the
+    stored message: the unique (sender, client_id) index refuses the copy, so no lookup is needed
+    before the insert on the usual path."""
     client_id = _clean_client_id(client_id)
-    if client_id:
-        # A retry of a send the server already stored: answer with the stored message, store nothing.
-        # (The exclude repeats the partial unique index's condition so SQLite uses the index.)
-        existing = Message.objects.filter(sender=user, client_id=client_id).exclude(client_id="").select_related("sender").first()
-        if existing:
-            return SendResult(existing, created=False)
-    body = _clean_body(body)
-    ratelimit.hit("send", user.pk, settings.MESSAGE_RATE_LIMIT, "You are sending messages too fast. Please wait a moment.")
     try:
+        body = _clean_body(body)
+        ratelimit.hit("send", user.pk, settings.MESSAGE_RATE_LIMIT, "You are sending messages too fast. Please wait a moment.")
         with transaction.atomic():
-            membership = access_membership(user, conversation_id)
-            conversation = membership.conversation
-            if conversation.is_group and not membership.may(conversation.post_policy):
-                raise NotAllowed("Only admins can post in this group.")
-            if conversation.kind == Conversation.Kind.DIRECT:
-                other_id = next(int(i) for i in conversation.direct_key.split(":") if int(i) != user.pk)
-                _check_not_blocked(user, other_id)
-            mentioned = _resolve_mentions(membership, body)
-            reply_to = None
-            if reply_to_id:
-                reply_to = Message.objects.filter(pk=require_id(reply_to_id), conversation_id=membership.conversation_id).select_related("sender").first()
-                if reply_to is None:
-                    raise InvalidInput("The message you are replying to is not in this conversation.")
-            message = _append_message(
-                conversation_id=conversation.pk, sender=user, kind=Message.Kind.TEXT, body=body,
-                body_html=render_message_html(body, mentioned=mentioned.names), client_id=client_id,
-                reply_to=reply_to, mention_ids=mentioned.ids_attribute,
-            )
-            _store_mentions(message, mentioned)
-            # Notifications are written after the commit, outside the seq lock: the send stays short.
-            transaction.on_commit(lambda: _notify(message, mentioned))
-            # Your own message is read by you: the watermark moves with it, so it never counts as unread.
-            Membership.objects.filter(pk=membership.pk).update(last_read_seq=message.seq, last_delivered_seq=message.seq)
+            message, mentioned = _store_sent_message(user, parse_id(conversation_id), body, client_id, reply_to_id)
     except IntegrityError:
-        # Two copies of one retry raced past the check above: the first one won, return it.
-        existing = Message.objects.filter(sender=user, client_id=client_id).exclude(client_id="").select_related("sender").first() if client_id else None
+        existing = _stored_retry(user, client_id)
         if existing is None:
             raise
         return SendResult(existing, created=False)
-    message.sender = user
+    except ServiceError:
+        # A retry of a stored message is answered with it whatever changed since (a rate limit,
+        # a removal from the group), as if the first answer had arrived.
+        existing = _stored_retry(user, client_id)
+        if existing is None:
+            raise
+        return SendResult(existing, created=False)
     return SendResult(message, created=True)
+
+
+def _store_sent_message(user: User, conversation_id: int | None, body: str, client_id: str,
+                        reply_to_id) -> tuple[Message, "Mentions"]:
+    membership = conversation_id and store.lock_membership(conversation_id=conversation_id, user_id=user.pk)
+    if not membership:
+        raise NotFound("That conversation does not exist or you are not a member of it.")
+    conversation = membership.conversation
+    if conversation.is_group and not membership.may(conversation.post_policy):
+        raise NotAllowed("Only admins can post in this group.")
+    if conversation.kind == Conversation.Kind.DIRECT:
+        other_id = next(int(i) for i in conversation.direct_key.split(":") if int(i) != user.pk)
+        if store.blocked_either_way(user.pk, other_id):
+            _check_not_blocked(user, other_id)  # says who blocked whom, in the right words
+    mentioned = _resolve_mentions(membership, body)
+    reply_to = None
+    if reply_to_id:
+        reply_to = Message.objects.filter(pk=require_id(reply_to_id), conversation_id=conversation.pk).select_related("sender").first()
+        if reply_to is None:
+            raise InvalidInput("The message you are replying to is not in this conversation.")
+    message = _append_message(
+        conversation=conversation, last_seq=conversation.last_seq, sender=user, kind=Message.Kind.TEXT, body=body,
+        body_html=render_message_html(body, mentioned=mentioned.names), client_id=client_id,
+        reply_to=reply_to, mention_ids=mentioned.ids_attribute,
+    )
+    _store_mentions(message, mentioned)
+    # Notifications are written after the commit, outside the seq lock: the send stays short.
+    transaction.on_commit(lambda: _notify(message, mentioned))
+    # Your own message is read by you: the watermark moves with it, so it never counts as unread.
+    store.advance_own_watermark(membership_id=membership.pk, seq=message.seq)
+    return message, mentioned
 
 
 @dataclass
@@ -196,7 +208,7 @@ def _store_mentions(message: Message, mentions: Mentions) -> None:
 def _notify(message: Message, mentions: Mentions) -> None:
     """Mentioned people are told even when they muted the group (not by someone they blocked);
     members with no tab open get a "new messages" notification unless they muted the chat."""
-    mentioned = mentions.user_ids - account_selectors.blocker_ids(message.sender_id, among=mentions.user_ids)
+    mentioned = mentions.user_ids and mentions.user_ids - account_selectors.blocker_ids(message.sender_id, among=mentions.user_ids)
     if mentioned:
         publish_on_commit([user_group(uid) for uid in mentioned], events.mention_created(message))
         where = message.conversation.title or "a group"
@@ -204,8 +216,7 @@ def _notify(message: Message, mentions: Mentions) -> None:
             recipient_ids=mentioned, kind="mention", actor=message.sender, conversation_id=message.conversation_id,
             text=f"{message.sender.display_name} mentioned you in {where}: {message.preview}",
             url=f"/c/{message.conversation_id}/#msg-{message.conversation_id}-{message.seq}")
-    candidates = list(Membership.objects.filter(conversation_id=message.conversation_id, muted=False)
-                      .exclude(user_id=message.sender_id).values_list("user_id", flat=True))
+    candidates = store.unmuted_member_ids(conversation_id=message.conversation_id, exclude_user_id=message.sender_id)
     online = account_services.presence.is_online_map(candidates)
     away = [uid for uid in candidates if not online[uid] and uid not in mentions.user_ids]
     account_services.notify_new_messages(recipient_ids=away, message=message)
@@ -213,9 +224,17 @@ def _notify(message: Message, mentions: Mentions) -> None:
 
 def post_system_message(*, conversation_id: int, body: str) -> Message:
     """A line such as "Ana added Bo", stored in the conversation's sequence like any message."""
+    return post_message(conversation_id=conversation_id, sender=None, kind=Message.Kind.SYSTEM, body=body)
+
+
+def post_message(*, conversation_id: int, sender: User | None, kind: str, body: str, body_html: str = "") -> Message:
+    """A message the server itself writes (a system line, a call record, a file): no checks here,
+    the calling service has made them."""
     with transaction.atomic():
-        return _append_message(conversation_id=conversation_id, sender=None, kind=Message.Kind.SYSTEM, body=body,
-                               body_html="")
+        last_seq = store.lock_last_seq(conversation_id)
+        conversation = Conversation.objects.only("id", "kind", "title").get(pk=conversation_id)
+        return _append_message(conversation=conversation, last_seq=last_seq, sender=sender, kind=kind,
+                               body=body, body_html=body_html)
 
 
 def _own_live_message(user: User, message_id) -> Message:

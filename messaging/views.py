@@ -10,6 +10,7 @@ from chatsite.files import serve_stored_file
 from chatsite.http import service_errors
 
 from . import selectors, services
+from .message_html import render_message_item
 
 
 def _message_context(request, messages):
@@ -63,7 +64,7 @@ def send(request, conversation_id: int):
                                    client_id=request.POST.get("client_id", ""),
                                    reply_to_id=request.POST.get("reply_to") or None)
     if request.htmx:
-        return render(request, "messaging/partials/message.html", {"message": result.message, "reactions": []})
+        return HttpResponse(render_message_item(result.message))
     return redirect("conversation", conversation_id=result.message.conversation_id)
 
 
@@ -109,10 +110,8 @@ def star(request, message_id: int):
 def _message_response(request, message):
     if request.htmx:
         message = selectors.get_message_for_display(message.pk)
-        return render(request, "messaging/partials/message.html", {
-            "message": message, "reactions": selectors.reaction_summary(message),
-            "starred": message.pk in selectors.starred_ids(request.user, [message]),
-        })
+        return HttpResponse(render_message_item(message, reactions=selectors.reaction_summary(message),
+                                                starred=message.pk in selectors.starred_ids(request.user, [message])))
     return redirect("conversation", conversation_id=message.conversation_id)
 
 

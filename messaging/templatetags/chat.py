@@ -1,6 +1,8 @@
 from django import template
+from django.utils.safestring import mark_safe
 
 from messaging import selectors
+from messaging.message_html import render_message_item
 
 register = template.Library()
 
@@ -30,14 +32,11 @@ def entry_title(entry) -> str:
     return conversation.title or "Untitled group"
 
 
-@register.filter
-def reactions(message):
-    return selectors.reaction_summary(message)
-
-
-@register.filter
-def is_in(value, collection) -> bool:
-    return value in (collection or ())
+@register.simple_tag
+def message_item(message, starred=()):
+    """One message's <li>; ``starred``: the ids of the messages the reader starred."""
+    return mark_safe(render_message_item(message, reactions=selectors.reaction_summary(message),
+                                         starred=message.pk in (starred or ())))
 
 
 @register.simple_tag

@@ -13,9 +13,8 @@ pytestmark = pytest.mark.django_db
 
 
 def add_file_message(conversation, sender, kind, name, content_type, data=b"data", body=""):
-    with services.transaction.atomic():
-        message = services._append_message(conversation_id=conversation.pk, sender=sender, kind=kind, body=body,
-                                           body_html=services.render_message_html(body) if body else "")
+    message = services.post_message(conversation_id=conversation.pk, sender=sender, kind=kind, body=body,
+                                    body_html=services.render_message_html(body) if body else "")
     attachment = Attachment(message=message, uploader=sender, kind=kind if kind != "file" else "file",
                             content_type=content_type, size=len(data), original_name=name)
     attachment.file.save(name, ContentFile(data), save=True)
@@ -27,8 +26,7 @@ def test_every_kind_has_its_template(alice_client, alice, direct):
     add_file_message(direct, alice, "audio", "voice.webm", "audio/webm")
     add_file_message(direct, alice, "video", "clip.mp4", "video/mp4")
     add_file_message(direct, alice, "file", "report.pdf", "application/pdf", data=b"x" * 2048)
-    with services.transaction.atomic():
-        services._append_message(conversation_id=direct.pk, sender=alice, kind="call", body="Missed audio call", body_html="")
+    services.post_message(conversation_id=direct.pk, sender=alice, kind="call", body="Missed audio call")
     page = alice_client.get(reverse("conversation", args=[direct.pk])).content.decode()
     assert 'alt="beach.png"' in page and "<strong>here</strong>" in page
     assert '<audio controls' in page and 'aria-label="Audio: voice.webm"' in page

@@ -40,3 +40,36 @@
   document.addEventListener("htmx:sendError", () => toast("You appear to be offline. Please try again."));
   window.chatToast = toast;
 })();
+
+// Each message's ⋯ menu is filled on its first opening from the page's one <template id="message-menu">
+// (the server does not repeat the menu in every message: see messaging/message_html.py).
+(function () {
+  "use strict";
+  function fillMenu(details) {
+    const template = document.getElementById("message-menu");
+    const item = details.closest(".msg");
+    if (!template || !item || details.querySelector(".msg-menu")) return;
+    const id = item.dataset.id;
+    const menu = template.content.firstElementChild.cloneNode(true);
+    menu.querySelectorAll("[hx-get], [hx-post], [hx-target], [data-reply]").forEach((button) => {
+      for (const name of ["hx-get", "hx-post", "hx-target"]) {
+        const value = button.getAttribute(name);
+        if (value) button.setAttribute(name, value.replace("/0/", `/${id}/`).replace(/-0$/, `-${id}`));
+      }
+      if (button.dataset.reply) button.dataset.reply = id;
+    });
+    if (!item.classList.contains("msg-text")) menu.querySelector("[data-edit]")?.remove();
+    if (item.dataset.starred === "true") {
+      const star = menu.querySelector("[data-star]");
+      star.textContent = "Unstar";
+      star.setAttribute("aria-pressed", "true");
+    }
+    details.append(menu);
+    if (window.htmx) htmx.process(menu);
+  }
+  // "toggle" does not bubble: listen in the capture phase.
+  document.addEventListener("toggle", (event) => {
+    const details = event.target;
+    if (details.matches && details.matches("details.msg-actions") && details.open) fillMenu(details);
+  }, true);
+})();
