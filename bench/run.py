@@ -590,7 +590,7 @@ def save(results, quick):
 
 # --- profiling ------------------------------------------------------------------------------------------
 def profile(args):
-    """py-spy on a fresh Daphne (embedded or production) under the fan-out 20 load.
+    """py-spy on a fresh server (the first of --servers; embedded or production) under the fan-out 20 load.
 
     Sampling starts once the sockets are connected and quiet, and stops before the senders do, so
     the profile is of the steady fan-out only. Two passes: a flame graph (SVG) and the raw collapsed
@@ -612,7 +612,8 @@ def profile(args):
         data = b.setup_data(env, "users", {"prefix": "prf", "sets": [
             {"name": f"p{i}-{k}", "kind": "direct" if k == "lat" else "group", "members": m}
             for i in range(2) for k, m in (("lat", 2), ("f20", 20), ("f200", 200))]})
-        proc = b.stack.start_asgi("profile-daphne", "daphne", "chatsite.asgi:application", env, cwd=b.app_root,
+        kind = args.servers[0]
+        proc = b.stack.start_asgi(f"profile-{kind}", kind, "chatsite.asgi:application", env, cwd=b.app_root,
                                   ready_path="/accounts/login/")
         RESULTS.mkdir(exist_ok=True)
         args.fanout_s = args.profile_s + 4
