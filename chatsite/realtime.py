@@ -9,13 +9,15 @@ committed and publishes them from the event loop itself: no ``async_to_sync`` ho
 thread back to the loop for every event, and the database thread is free for the next frame sooner.
 """
 
+import asyncio
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 
 from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import transaction
+from django.conf import settings
+from django.db import close_old_connections, transaction
 
 # Set by call_service while a service runs on behalf of a socket: committed events wait here.
 _outbox: ContextVar[list | None] = ContextVar("realtime_outbox", default=None)
@@ -60,8 +62,37 @@ async def _send_all(layer, batch: list[tuple[list[str], dict]]) -> None:
             await layer.group_send(group, event)
 
 
+_database_executor: ThreadPoolExecutor | None = None
+
+
+def _database_thread() -> ThreadPoolExecutor:
+    global _database_executor
+    if _database_executor is None:
+        _database_executor = ThreadPoolExecutor(max_workers=settings.SOCKET_DATABASE_THREADS,
+                                                thread_name_prefix="socket-db")
+    return _database_executor
+
+
+async def in_database_thread(function, /, *args, **kwargs):
+    """Run sync database code for a socket, off the event loop.
+
+    The sockets have database threads of their own (``SOCKET_DATABASE_THREADS``: one on SQLite,
+    which has one writer anyway, a few on PostgreSQL) instead of Channels' database_sync_to_async:
+    that one copies every context variable there and back on each call, which cost ~0.2 ms per
+    frame on the event loop (cProfile, bench/micro.py). Housekeeping is the same: connections that
+    are broken or past their age are closed (on PostgreSQL: returned to the pool) after each call.
+    """
+    def run():
+        try:
+            return function(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return await asyncio.get_running_loop().run_in_executor(_database_thread(), run)
+
+
 async def call_service(service, /, **kwargs):
-    """Run the sync ``service`` in the database thread, then publish what it committed.
+    """Run the sync ``service`` in a database thread, then publish what it committed.
 
     Events committed before a failure are still published (a later step may fail after an earlier
     transaction committed); then the failure is raised to the caller.
@@ -76,7 +107,7 @@ async def call_service(service, /, **kwargs):
         finally:
             _outbox.reset(token)
 
-    result, error, outbox = await database_sync_to_async(run)()
+    result, error, outbox = await in_database_thread(run)
     if outbox:
         layer = get_channel_layer()
         if layer is not None:

@@ -128,6 +128,10 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Threads that run the WebSockets' database work (chatsite.realtime.in_database_thread). SQLite has
+# one writer: more threads would only queue on its lock.
+SOCKET_DATABASE_THREADS = env.int(
+    "SOCKET_DATABASE_THREADS", default=1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 4)
 
 # --- Cache and channel layer ----------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

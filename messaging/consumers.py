@@ -4,16 +4,19 @@ Client -> server frames (JSON): message.send, typing, read, delivered, resume, p
 Server -> client frames: the events of messaging.events, plus message.ack / error / history / pong.
 """
 
+import asyncio
+import functools
 import json
 import logging
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
+from channels.layers import get_channel_layer
 
 from accounts.services import presence
 from chatsite.errors import ServiceError
-from chatsite.realtime import call_service, conversation_group, session_group, user_group
+from chatsite.realtime import call_service, conversation_group, in_database_thread, session_group, user_group
 
 from . import selectors, services
 from .events import render_message
@@ -22,6 +25,41 @@ logger = logging.getLogger(__name__)
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    async def __call__(self, scope, receive, send):
+        """AsyncConsumer.__call__ with a cheaper loop. Channels' await_many_dispatch waits with
+        asyncio.wait and starts a new task for every frame and every event; here one long-lived
+        task per source feeds a single inbox, and the messages are still handled one at a time,
+        in arrival order, as Channels does."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_name = await self.channel_layer.new_channel()
+        self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+        self.base_send = send
+        # Bounded, so a socket that cannot keep up leaves events in the layer's own (bounded)
+        # channel queue: the layer drops what overflows and the tab's resume fills the gap.
+        inbox = asyncio.Queue(maxsize=16)
+
+        async def pump(source):
+            try:
+                while True:
+                    await inbox.put((await source(), None))
+            except Exception as error:  # handed to the loop below, which raises it
+                inbox.put_nowait((None, error))
+
+        pumps = [asyncio.ensure_future(pump(receive)), asyncio.ensure_future(pump(self.channel_receive))]
+        try:
+            while True:
+                message, error = await inbox.get()
+                if error is not None:
+                    raise error
+                await self.dispatch(message)
+        except StopConsumer:
+            pass
+        finally:
+            for task in pumps:
+                task.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -35,7 +73,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.fixed_groups = [user_group(user.pk), session_group(self.scope["session"].session_key)]
         for group in self.fixed_groups:
             await self.channel_layer.group_add(group, self.channel_name)
-        self.conversation_ids = set(await database_sync_to_async(selectors.list_conversation_ids)(user))
+        self.conversation_ids = set(await in_database_thread(selectors.list_conversation_ids, user))
         for conversation_id in self.conversation_ids:
             await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
         await self.accept()
@@ -58,7 +96,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Channels' own dispatch hops to the database thread (close_old_connections) before every
         message, forwarded events included: a 20-member fan-out paid 20 thread hops per message,
         all queued behind the sends. Only the handlers that use the database need that, and they
-        go through database_sync_to_async, which does the same housekeeping around each call."""
+        go through chatsite.realtime.in_database_thread, which does that housekeeping after each call."""
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
@@ -112,7 +150,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _on_resume(self, frame):
         """Everything after the last seq the tab holds, oldest first, in pages of at most 200."""
-        payload = await database_sync_to_async(self._history_after)(frame.get("conversation"), frame.get("after_seq"))
+        payload = await in_database_thread(self._history_after, frame.get("conversation"), frame.get("after_seq"))
         await self._send(payload)
 
     def _history_after(self, conversation_id, after_seq) -> dict:

@@ -65,8 +65,10 @@ def _text(content: str) -> Token:
 # sanitiser would give back the same text in a <p> (tests/test_rendering.py checks it over many
 # generated lines), so it skips them: ~80 µs of the send path, on most messages people send.
 _PLAIN_LINE = re.compile(
-    r"(?!\d+[.)])"  # "1. " and "3) " start lists
-    r"(?:[^\W_]|[ ,'\"?!\u200d\ufe0f\u2600-\u27bf\U0001f300-\U0001faff]|\.(?!\w))+"  # no "." before a letter: links
+    r"(?!\d+[.)]|-)"  # "1. ", "3) " and "- " start lists
+    r"(?:[^\W_]|[ ,'\"?!\u200d\ufe0f\u2600-\u27bf\U0001f300-\U0001faff-]"
+    r"|\.(?!\w)"  # no "." before a letter or digit: "example.com" becomes a link
+    r"|:(?!\S))+"  # no ":" before text: ":smile:" and "https://" are markup
 )
 
 

@@ -109,4 +109,8 @@ def heartbeat(*, user: User) -> None:
 
 
 def is_online_map(user_ids) -> dict[int, bool]:
-    return {uid: status != OFFLINE for uid, status in statuses(user_ids).items()}
+    """Who has a tab open (online or away). Asked on every message sent, so it reads only the
+    connection counters: half the keys of ``statuses``."""
+    keys = {_key("conn", uid): uid for uid in set(user_ids)}
+    found = cache.get_many(list(keys))
+    return {uid: (found.get(key) or 0) > 0 for key, uid in keys.items()}

@@ -6,12 +6,14 @@ import pytest
 
 from messaging.rendering import _is_plain_line, render_markdown, render_message_html
 
-PLAIN = list("abcxyzABCÉéüß日本語0123456789 ,.'\"?!") + ["😀", "👍🏽", "❤️", "👩‍💻", "✅"]
+PLAIN = list("abcxyzABCÉéüß日本語0123456789 ,.'\"?!-:") + ["😀", "👍🏽", "❤️", "👩‍💻", "✅"]
 MARKUP = list(".:/@_*~`#>-+()[]&<;=|\\\t")
 TRICKY = [
     "1. one", "3) three", "2024. A year", "1.5 million", "example.com", "www.example.com", "see example.com now",
     "localhost", "a.b", "hello.", "done. next", "say \"hi\"", "it's", "?!", "Ünïcödé façade", "日本語のテキスト",
     "emoji 😀 and ❤️", "👩‍💻 coding", "x" * 300, "a  b", "end!", "0", "00. x", "ok...", "wait... what",
+    "- item", "-- x", "well-known", "a - b", "Note: this", "end:", ":smile:", "a :smile: b", "a :smile:", "http://x.io",
+    "mailto:a@b.c", "10:30", "a:b", "a: :b", "bench lat-17 xxxxxxxx",
 ]
 
 
