@@ -7,7 +7,7 @@ and its JSON text serialised once; the consumer forwards ``text`` to the socket 
 
 import json
 
-from .message_html import render_message_item
+from .html import render_message_item
 from .models import Membership, Message
 from .selectors import reaction_summary
 

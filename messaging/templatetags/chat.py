@@ -2,7 +2,9 @@ from django import template
 from django.utils.safestring import mark_safe
 
 from messaging import selectors
-from messaging.message_html import render_message_item
+from django.template.loader import render_to_string
+
+from messaging.html import conversation_title, render_conversation_entry, render_message_item
 
 register = template.Library()
 
@@ -12,7 +14,16 @@ def conversation_list(context, active_id=None):
     """The sidebar list, on every page of the app shell."""
     user = context["request"].user
     return {"entries": selectors.list_conversations(user), "active_id": active_id, "request": context["request"],
-            "user": user}
+            "user": user, "page_size": selectors.SIDEBAR_PAGE_SIZE}
+
+
+@register.simple_tag
+def conversation_entries(entries, viewer, active_id=None, page_size=None, offset=0):
+    """The sidebar entries, then a "More conversations" loader when the page was full."""
+    html = "".join(render_conversation_entry(entry, viewer_id=viewer.pk, active_id=active_id) for entry in entries)
+    if page_size and len(entries) >= page_size:
+        html += render_to_string("messaging/partials/more_conversations.html", {"offset": offset + len(entries)})
+    return mark_safe(html)
 
 
 @register.simple_tag(takes_context=True)
@@ -24,12 +35,7 @@ def pending_invitation_count(context) -> int:
 
 @register.filter
 def entry_title(entry) -> str:
-    conversation = entry.conversation
-    if conversation.kind == conversation.Kind.DIRECT:
-        return entry.counterpart.display_name if entry.counterpart else "Deleted account"
-    if conversation.kind == conversation.Kind.ASSISTANT:
-        return conversation.title or "Assistant"
-    return conversation.title or "Untitled group"
+    return conversation_title(entry)
 
 
 @register.simple_tag
