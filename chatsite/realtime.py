@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import connections, transaction
 
 # Set by call_service while a service runs on behalf of a socket: committed events wait here.
 _outbox: ContextVar[list | None] = ContextVar("realtime_outbox", default=None)
@@ -73,20 +73,34 @@ def _database_thread() -> ThreadPoolExecutor:
     return _database_executor
 
 
+def _release_connections() -> None:
+    """After each call: a pooled connection goes back to the pool, a broken one is closed, the
+    rest stay open for this thread's next call."""
+    for connection in connections.all(initialized_only=True):
+        if getattr(connection, "pool", None) is not None:
+            connection.close()
+        elif connection.errors_occurred:
+            if connection.is_usable():
+                connection.errors_occurred = False
+            else:
+                connection.close()
+
+
 async def in_database_thread(function, /, *args, **kwargs):
     """Run sync database code for a socket, off the event loop.
 
     The sockets have database threads of their own (``SOCKET_DATABASE_THREADS``: one on SQLite,
-    which has one writer anyway, a few on PostgreSQL) instead of Channels' database_sync_to_async:
-    that one copies every context variable there and back on each call, which cost ~0.2 ms per
-    frame on the event loop (cProfile, bench/micro.py). Housekeeping is the same: connections that
-    are broken or past their age are closed (on PostgreSQL: returned to the pool) after each call.
+    which has one writer anyway, a few on PostgreSQL) instead of Channels' database_sync_to_async,
+    which copies every context variable there and back on each call (~0.2 ms per frame on the
+    event loop, cProfile) and closes the connection after it (CONN_MAX_AGE is 0, as Django advises
+    under ASGI, where each HTTP request gets a thread of its own). These threads live as long as
+    the process, so each keeps its connection: opening a SQLite connection cost more than a send.
     """
     def run():
         try:
             return function(*args, **kwargs)
         finally:
-            close_old_connections()
+            _release_connections()
 
     return await asyncio.get_running_loop().run_in_executor(_database_thread(), run)
 

@@ -120,10 +120,6 @@ else:
                 ),
                 "transaction_mode": "IMMEDIATE",
             },
-            # Keep each thread's connection: opening one (and its PRAGMAs) cost more than a whole
-            # send, and Channels opens and closes around every socket frame otherwise. A local
-            # file has no server to drop it, so it never goes stale.
-            "CONN_MAX_AGE": None,
             "TEST": {"NAME": str(VAR_DIR / "test-db.sqlite3")},
         }
     }

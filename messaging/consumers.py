@@ -73,13 +73,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.fixed_groups = [user_group(user.pk), session_group(self.scope["session"].session_key)]
         for group in self.fixed_groups:
             await self.channel_layer.group_add(group, self.channel_name)
-        self.conversation_ids = set(await in_database_thread(selectors.list_conversation_ids, user))
+        # One database call: the chats to follow, and the user counted online. The presence news
+        # it publishes reaches this socket's own queue, so it is sent after the hello below.
+        self.conversation_ids = set(await call_service(services.open_socket, user=user))
         for conversation_id in self.conversation_ids:
             await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
         await self.accept()
         await self._send({"type": "hello", "user_id": user.pk})
         self.active = True
-        await call_service(presence.socket_opened, user=user, conversation_ids=list(self.conversation_ids))
 
     async def disconnect(self, code):
         if not hasattr(self, "user"):

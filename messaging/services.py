@@ -19,7 +19,7 @@ from chatsite.realtime import conversation_group, publish_on_commit, user_group
 from . import events, store
 from .models import Attachment, Conversation, Membership, Mention, Message, Reaction, Star
 from .rendering import find_mentions, render_message_html
-from .selectors import access_membership, access_message
+from .selectors import access_membership, access_message, list_conversation_ids
 
 # The reactions on offer, with the names screen readers announce.
 REACTION_CHOICES = {"👍": "thumbs up", "❤️": "heart", "😂": "laughter", "😮": "surprise", "😢": "sadness",
@@ -360,6 +360,13 @@ def set_conversation_flags(*, user: User, conversation_id: int, pinned: bool | N
     membership.save(update_fields=["pinned", "muted"])
     publish_on_commit([user_group(user.pk)], events.conversation_changed(membership))
     return membership
+
+
+def open_socket(*, user: User) -> list[int]:
+    """A tab's socket opened: the conversations it follows, and the user counts as online."""
+    conversation_ids = list_conversation_ids(user)
+    account_services.presence.socket_opened(user=user, conversation_ids=conversation_ids)
+    return conversation_ids
 
 
 def notify_typing(*, user: User, conversation_id: int) -> None:
