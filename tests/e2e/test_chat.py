@@ -120,3 +120,31 @@ def test_composer_keeps_drafts_and_refuses_overlong_text(page, off_loop):
     box.press("Enter")
     expect(page.get_by_role("alert").filter(has_text="at most 4,000 characters")).to_be_visible()
     assert Message.objects.count() == 1
+
+
+def test_long_chat_list_loads_more_as_it_scrolls_and_stars_from_the_menu(page, off_loop):
+    from messaging.selectors import SIDEBAR_PAGE_SIZE
+
+    ana = make_user("ana", first_name="Ana", last_name="Lima")
+
+    def many_chats():
+        for i in range(SIDEBAR_PAGE_SIZE + 3):
+            pal = make_user(f"pal{i}", first_name=f"Pal{i}", last_name="Test")
+            chat = services.get_or_create_direct_conversation(user=ana, other_id=pal.pk)
+            services.send_message(user=pal, conversation_id=chat.pk, body=f"note from pal {i}")
+        return chat
+
+    newest = off_loop(many_chats)
+    sign_in(page, "ana")
+    sidebar = page.get_by_role("list", name="Conversations")
+    expect(sidebar.get_by_role("listitem")).to_have_count(SIDEBAR_PAGE_SIZE + 1)  # + the loader
+    page.get_by_role("button", name="More conversations").scroll_into_view_if_needed()
+    expect(sidebar.get_by_role("link", name=re.compile(r"\bPal0 Test\b"))).to_be_visible()
+    expect(sidebar.get_by_role("listitem")).to_have_count(SIDEBAR_PAGE_SIZE + 3)
+
+    open_chat(page, newest.pk)
+    message_action(page, "note from pal", "Star").click()
+    message_item(page, "note from pal").get_by_label(re.compile(r"^Actions for message from")).click()
+    expect(message_item(page, "note from pal").get_by_role("button", name="Unstar")).to_be_visible()
+    page.get_by_role("link", name="Starred").click()
+    expect(page.get_by_role("list", name="Starred messages").get_by_text("note from pal")).to_be_visible()
