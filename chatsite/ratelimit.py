@@ -2,8 +2,7 @@
 
 import time
 
-from django.core.cache import cache
-
+from .counters import increment
 from .errors import RateLimited
 
 _UNITS = {"s": 1, "m": 60, "h": 3600}
@@ -19,13 +18,5 @@ def parse_rate(rate: str) -> tuple[int, int]:
 def hit(scope: str, key: object, rate: str, message: str = "You are doing that too often. Please wait a moment.") -> None:
     limit, window = parse_rate(rate)
     bucket = int(time.time() // window)
-    cache_key = f"rl:{scope}:{key}:{bucket}"
-    if cache.add(cache_key, 1, timeout=window + 1):
-        return
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        cache.add(cache_key, 1, timeout=window + 1)
-        return
-    if count > limit:
+    if increment(f"rl:{scope}:{key}:{bucket}", timeout=window + 1) > limit:
         raise RateLimited(message)

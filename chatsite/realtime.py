@@ -74,8 +74,9 @@ def _database_thread() -> ThreadPoolExecutor:
 
 
 def _release_connections() -> None:
-    """After each call: a pooled connection goes back to the pool, a broken one is closed, the
-    rest stay open for this thread's next call."""
+    """After each call: a pooled connection goes back to the pool (held by a thread for the life of
+    the process, it would escape the pool's checks and keep a test database from being dropped);
+    a broken one is closed; the rest (SQLite) stay with this thread for its next call."""
     for connection in connections.all(initialized_only=True):
         if getattr(connection, "pool", None) is not None:
             connection.close()

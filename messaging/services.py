@@ -140,16 +140,16 @@ def send_message(*, user: User, conversation_id: int, body: str, client_id: str 
 
 def _store_sent_message(user: User, conversation_id: int | None, body: str, client_id: str,
                         reply_to_id) -> tuple[Message, "Mentions"]:
-    membership = conversation_id and store.lock_membership(conversation_id=conversation_id, user_id=user.pk)
-    if not membership:
+    found = conversation_id and store.lock_membership(conversation_id=conversation_id, user_id=user.pk)
+    if not found:
         raise NotFound("That conversation does not exist or you are not a member of it.")
+    membership, blocked = found
     conversation = membership.conversation
     if conversation.is_group and not membership.may(conversation.post_policy):
         raise NotAllowed("Only admins can post in this group.")
-    if conversation.kind == Conversation.Kind.DIRECT:
+    if blocked:
         other_id = next(int(i) for i in conversation.direct_key.split(":") if int(i) != user.pk)
-        if store.blocked_either_way(user.pk, other_id):
-            _check_not_blocked(user, other_id)  # says who blocked whom, in the right words
+        _check_not_blocked(user, other_id)  # says who blocked whom, in the right words
     mentioned = _resolve_mentions(membership, body)
     reply_to = None
     if reply_to_id:

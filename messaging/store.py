@@ -27,6 +27,7 @@ def _column(model, field: str) -> str:
 
 def _sql() -> dict[str, str]:
     membership, conversation, message, block = (_table(m) for m in (Membership, Conversation, Message, Block))
+    blocker, blocked = _column(Block, "blocker"), _column(Block, "blocked")
     mc = {f: _column(Membership, f) for f in ("id", "conversation", "user", "role", "muted", "last_read_seq",
                                             "last_delivered_seq")}
     cc = {f: _column(Conversation, f) for f in ("id", "kind", "title", "direct_key", "post_policy",
@@ -36,9 +37,16 @@ def _sql() -> dict[str, str]:
     return {
         # The conversation row is locked (FOR UPDATE where the database has row locks; SQLite's
         # IMMEDIATE transaction already holds the database's write lock) while the seq is taken.
+        # With it, in the same round trip: whether the other member of a direct chat and the
+        # sender blocked each other (either way).
         "membership": (
             f"SELECT m.{mc['id']}, m.{mc['role']}, c.{cc['kind']}, c.{cc['title']}, c.{cc['direct_key']}, "
-            f"c.{cc['post_policy']}, c.{cc['mention_all_policy']}, c.{cc['last_seq']} "
+            f"c.{cc['post_policy']}, c.{cc['mention_all_policy']}, c.{cc['last_seq']}, "
+            f"CASE WHEN c.{cc['kind']} = %s AND EXISTS (SELECT 1 FROM {membership} o INNER JOIN {block} b ON "
+            f"(b.{blocker} = o.{mc['user']} AND b.{blocked} = m.{mc['user']}) OR "
+            f"(b.{blocker} = m.{mc['user']} AND b.{blocked} = o.{mc['user']}) "
+            f"WHERE o.{mc['conversation']} = m.{mc['conversation']} AND o.{mc['user']} <> m.{mc['user']}) "
+            f"THEN 1 ELSE 0 END "
             f"FROM {membership} m INNER JOIN {conversation} c ON c.{cc['id']} = m.{mc['conversation']} "
             f"WHERE m.{mc['conversation']} = %s AND m.{mc['user']} = %s"
             + (" FOR UPDATE OF c" if connection.features.has_select_for_update_of else "")
@@ -59,10 +67,6 @@ def _sql() -> dict[str, str]:
             f"UPDATE {membership} SET {mc['last_read_seq']} = %s, {mc['last_delivered_seq']} = %s "
             f"WHERE {mc['id']} = %s AND {mc['last_read_seq']} < %s"
         ),
-        "block": (
-            f"SELECT 1 FROM {block} WHERE ({_column(Block, 'blocker')} = %s AND {_column(Block, 'blocked')} = %s) "
-            f"OR ({_column(Block, 'blocker')} = %s AND {_column(Block, 'blocked')} = %s)"
-        ),
         "unmuted_others": (
             f"SELECT {mc['user']} FROM {membership} WHERE {mc['conversation']} = %s AND {mc['muted']} = %s "
             f"AND {mc['user']} <> %s"
@@ -82,16 +86,17 @@ def _run(name: str, params) -> list[tuple]:
         return cursor.fetchall() if cursor.description else []
 
 
-def lock_membership(*, conversation_id: int, user_id: int) -> Membership | None:
-    """The user's membership with its conversation (the fields a send needs), the seq locked.
-    Must run inside the caller's transaction."""
-    rows = _run("membership", [conversation_id, user_id])
+def lock_membership(*, conversation_id: int, user_id: int) -> tuple[Membership, bool] | None:
+    """The user's membership with its conversation (the fields a send needs), the seq locked, and
+    whether the two people of a direct chat blocked each other. Must run inside the caller's
+    transaction."""
+    rows = _run("membership", [Conversation.Kind.DIRECT.value, conversation_id, user_id])
     if not rows:
         return None
-    pk, role, kind, title, direct_key, post_policy, mention_all_policy, last_seq = rows[0]
+    pk, role, kind, title, direct_key, post_policy, mention_all_policy, last_seq, blocked = rows[0]
     conversation = Conversation(id=conversation_id, kind=kind, title=title, direct_key=direct_key,
                                 post_policy=post_policy, mention_all_policy=mention_all_policy, last_seq=last_seq)
-    return Membership(id=pk, conversation=conversation, user_id=user_id, role=role)
+    return Membership(id=pk, conversation=conversation, user_id=user_id, role=role), bool(blocked)
 
 
 def lock_last_seq(conversation_id: int) -> int:
@@ -122,10 +127,6 @@ def insert_message(*, conversation: Conversation, seq: int, sender, kind: str, b
 def advance_own_watermark(*, membership_id: int, seq: int) -> None:
     """The sender has read their own message: it never counts as unread for them."""
     _run("own_watermark", [seq, seq, membership_id, seq])
-
-
-def blocked_either_way(one_id: int, other_id: int) -> bool:
-    return bool(_run("block", [one_id, other_id, other_id, one_id]))
 
 
 def unmuted_member_ids(*, conversation_id: int, exclude_user_id: int) -> list[int]:

@@ -8,6 +8,7 @@ Only transitions are broadcast, to the user's conversations and friends.
 from django.core.cache import cache
 from django.utils import timezone
 
+from chatsite.counters import increment
 from chatsite.realtime import conversation_group, publish_on_commit, user_group
 
 from .. import events, selectors
@@ -24,17 +25,10 @@ def _key(kind: str, user_id: int) -> str:
 
 
 def _add(kind: str, user_id: int, delta: int) -> int:
-    key = _key(kind, user_id)
-    cache.add(key, 0, timeout=TTL)
-    try:
-        value = cache.incr(key, delta)
-    except ValueError:  # expired between add and incr
-        cache.set(key, max(delta, 0), timeout=TTL)
-        value = max(delta, 0)
-    if value < 0:
-        cache.set(key, 0, timeout=TTL)
+    value = increment(_key(kind, user_id), delta, timeout=TTL, restart_expiry=True)
+    if value < 0:  # a close counted after its counter expired
+        cache.set(_key(kind, user_id), 0, timeout=TTL)
         value = 0
-    cache.touch(key, TTL)
     return value
 
 
