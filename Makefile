@@ -30,7 +30,7 @@ migrate: install
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) chatsite.asgi:application
+	$(VENV)/bin/uvicorn chatsite.asgi:application --host $(HOST) --port $(PORT) --lifespan off
 
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)

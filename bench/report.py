@@ -235,23 +235,24 @@ def targets(results):
     if embu:
         out.append(("latency, same target, uvicorn", f"embedded/uvicorn p50 {fmt(embu.get('p50'))}, p99 {fmt(embu.get('p99'))} ms",
                     embu.get("p50", 1e9) <= 2 and embu.get("p99", 1e9) <= 5))
-    for config in ("embedded", "production"):
-        f = g(results, config, "daphne", "fanout20")
+    # uvicorn is the server of `make run` and the Procfile; Daphne stays measured beside it.
+    for config, kind in (("embedded", "daphne"), ("embedded", "uvicorn"), ("production", "daphne"), ("production", "uvicorn")):
+        f = g(results, config, kind, "fanout20")
         if not f or f.get("failed"):
             continue
         d = f.get("deliver_ms") or {}
         ok = f.get("deliveries_per_s", 0) >= 10000 and f.get("delivered_frac") == 1.0 and d.get("p99", 1e9) <= 50
-        out.append((f"fan-out {TARGETS['fanout']} ({config}/daphne)",
+        out.append((f"fan-out {TARGETS['fanout']} ({config}/{kind})",
                     f"{fmt(f.get('deliveries_per_s'))}/s, delivered {fmt(f.get('delivered_frac'), 4)}, p99 {fmt(d.get('p99'))} ms", ok))
-    for config in ("embedded", "production"):
-        c = g(results, config, "daphne", "connections")
+    for config, kind in (("embedded", "daphne"), ("embedded", "uvicorn"), ("production", "daphne"), ("production", "uvicorn")):
+        c = g(results, config, kind, "connections")
         if not c or c.get("failed"):
             continue
         ok = c.get("connected") == c.get("requested") and (c.get("rss_per_socket_kb") or 1e9) <= 50
         short = "" if c.get("connected") == c.get("requested") else (
             f" (only {c.get('connected'):,} of {c.get('requested'):,} opened within the time bound; "
             f"{c.get('failures')} handshakes failed or were not tried)")
-        out.append((f"{TARGETS['idle']} ({config}/daphne)",
+        out.append((f"{TARGETS['idle']} ({config}/{kind})",
                     f"{c.get('connected'):,} open at {fmt(c.get('connects_per_s'))}/s, {fmt(c.get('rss_per_socket_kb'), 1)} KB each"
                     + short, ok))
     for config in ("embedded", "production"):

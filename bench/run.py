@@ -669,7 +669,8 @@ def main():
     ap.add_argument("--fanout-s", type=float, default=15)
     ap.add_argument("--fanout200-s", type=float, default=8)
     ap.add_argument("--idle", type=int, default=5000, help="idle sockets of the connection test")
-    ap.add_argument("--connections-all", action="store_true", help="the connection test on uvicorn too")
+    ap.add_argument("--connections-all", action=argparse.BooleanOptionalAction, default=True,
+                    help="the connection test on uvicorn too (the default server of make run)")
     ap.add_argument("--pages-messages", type=int, default=1_000_000)
     ap.add_argument("--pages-conversations", type=int, default=500)
     ap.add_argument("--page-requests", type=int, default=50)
