@@ -357,7 +357,10 @@ class Bench:
         section = self.results[name]["pages"]
         if name == "production":
             servers.flush_redis_db()
-        proc = self.stack.start_asgi(f"{name}-pages-daphne", "daphne", "chatsite.asgi:application", self.env[name],
+        # Pages are timed on the server people run (`make run`, the Procfile): uvicorn when measured.
+        kind = "uvicorn" if "uvicorn" in a.servers else a.servers[0]
+        section["server"] = kind
+        proc = self.stack.start_asgi(f"{name}-pages-{kind}", kind, "chatsite.asgi:application", self.env[name],
                                      cwd=self.app_root, ready_path="/accounts/login/")
         try:
             owner = data["owner"]

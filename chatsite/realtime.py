@@ -10,6 +10,7 @@ thread back to the loop for every event, and the database thread is free for the
 """
 
 import asyncio
+import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
@@ -19,8 +20,11 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connections, transaction
 
-# Set by call_service while a service runs on behalf of a socket: committed events wait here.
+# Set by call_service while a service runs on behalf of a socket: committed events wait here,
+# and so does the follow-up work that should not delay them (see after_commit_and_publish).
 _outbox: ContextVar[list | None] = ContextVar("realtime_outbox", default=None)
+_follow_ups: ContextVar[list | None] = ContextVar("realtime_follow_ups", default=None)
+logger = logging.getLogger(__name__)
 
 
 def user_group(user_id: int) -> str:
@@ -47,6 +51,20 @@ def _committed(groups: list[str], event: dict) -> None:
         outbox.append((groups, event))
     else:
         publish_now(groups, event)
+
+
+def after_commit_and_publish(work) -> None:
+    """Run ``work`` (sync, may use the database and publish) once the transaction commits and,
+    for a socket, once the events of this call have gone out: work the sender need not wait for
+    (notifying people who are away) then never delays the message itself."""
+    def committed():
+        follow_ups = _follow_ups.get()
+        if follow_ups is not None:
+            follow_ups.append(work)
+        else:
+            work()
+
+    transaction.on_commit(committed)
 
 
 def publish_now(groups: Iterable[str], event: dict) -> None:
@@ -110,23 +128,44 @@ async def call_service(service, /, **kwargs):
     """Run the sync ``service`` in a database thread, then publish what it committed.
 
     Events committed before a failure are still published (a later step may fail after an earlier
-    transaction committed); then the failure is raised to the caller.
+    transaction committed); then the failure is raised to the caller. Follow-up work
+    (after_commit_and_publish) is started after the events and not awaited.
     """
-    def run():
-        outbox = []
-        token = _outbox.set(outbox)
-        try:
-            return service(**kwargs), None, outbox
-        except Exception as error:  # re-raised below, once the committed events are out
-            return None, error, outbox
-        finally:
-            _outbox.reset(token)
-
-    result, error, outbox = await in_database_thread(run)
+    result, error, outbox, follow_ups = await in_database_thread(_collecting, service, kwargs)
     if outbox:
         layer = get_channel_layer()
         if layer is not None:
             await _send_all(layer, outbox)
+    if follow_ups:
+        task = asyncio.ensure_future(call_service(_run_all, work=follow_ups))
+        _running.add(task)
+        task.add_done_callback(_follow_up_done)
     if error is not None:
         raise error
     return result
+
+
+def _collecting(service, kwargs):
+    outbox, follow_ups = [], []
+    tokens = _outbox.set(outbox), _follow_ups.set(follow_ups)
+    try:
+        return service(**kwargs), None, outbox, follow_ups
+    except Exception as error:  # re-raised by call_service, once the committed events are out
+        return None, error, outbox, follow_ups
+    finally:
+        _outbox.reset(tokens[0])
+        _follow_ups.reset(tokens[1])
+
+
+def _run_all(*, work) -> None:
+    for item in work:
+        item()
+
+
+_running: set[asyncio.Task] = set()  # follow-ups in flight, kept referenced until they finish
+
+
+def _follow_up_done(task: asyncio.Task) -> None:
+    _running.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("follow-up work failed", exc_info=task.exception())

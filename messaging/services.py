@@ -14,7 +14,7 @@ from accounts.models import User
 from chatsite import ratelimit
 from chatsite.ids import parse_id, require_id
 from chatsite.errors import InvalidInput, NotAllowed, NotFound, ServiceError
-from chatsite.realtime import conversation_group, publish_on_commit, user_group
+from chatsite.realtime import after_commit_and_publish, conversation_group, publish_on_commit, user_group
 
 from . import events, store
 from .models import Attachment, Conversation, Membership, Mention, Message, Reaction, Star
@@ -162,8 +162,9 @@ def _store_sent_message(user: User, conversation_id: int | None, body: str, clie
         reply_to=reply_to, mention_ids=mentioned.ids_attribute,
     )
     _store_mentions(message, mentioned)
-    # Notifications are written after the commit, outside the seq lock: the send stays short.
-    transaction.on_commit(lambda: _notify(message, mentioned))
+    # Notifications are written after the commit, outside the seq lock, and (on a socket) after
+    # the message went out: neither the lock nor the delivery waits for them.
+    after_commit_and_publish(lambda: _notify(message, mentioned))
     # Your own message is read by you: the watermark moves with it, so it never counts as unread.
     store.advance_own_watermark(membership_id=membership.pk, seq=message.seq)
     return message, mentioned

@@ -25,8 +25,10 @@ def conversation_detail(request, conversation_id: int):
     membership = selectors.get_conversation_entry(request.user, conversation_id)
     conversation = membership.conversation
     unread = membership.unread_count
-    # Open on the newest page, reaching back far enough to show the first unread message.
-    limit = min(max(selectors.PAGE_SIZE, unread + 10), 200)
+    # Open on the newest page, reaching back far enough to show the first unread message when it is
+    # near; further back, the newest page only (the tab loads older pages as the reader scrolls up):
+    # rendering 200 messages that still fell short of it only made the page slow.
+    limit = unread + 10 if selectors.PAGE_SIZE < unread + 10 <= 2 * selectors.PAGE_SIZE else selectors.PAGE_SIZE
     messages, more = selectors.list_messages(conversation.pk, limit=limit)
     read_seq, delivered_seq = selectors.read_watermarks(conversation.pk, request.user.pk)
     members = selectors.list_member_summaries(conversation.pk) if conversation.kind != conversation.Kind.DIRECT else []

@@ -217,3 +217,24 @@ async def test_bad_frames_get_an_error_and_the_socket_lives_on(people):
     await ws.send_json_to({"type": "ping"})
     assert (await next_of_type(ws, "pong"))["type"] == "pong"
     await ws.disconnect()
+
+
+async def test_socket_send_tells_offline_members_after_the_message_went_out(people):
+    from accounts.models import Notification
+
+    ana, bo, _ = people
+    chat = await database_sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bo.pk)
+    ana_ws, _, _ = await connect(ana)  # bo has no tab open
+    await ana_ws.send_json_to({"type": "message.send", "conversation": chat.pk, "body": "are you there", "client_id": "a-9"})
+    await next_of_type(ana_ws, "message.ack")
+
+    async def notification_text():
+        for _ in range(50):  # the follow-up runs after the ack: give it a moment
+            row = await database_sync_to_async(Notification.objects.filter(recipient=bo).values_list("text", flat=True).first)()
+            if row:
+                return row
+            await asyncio.sleep(0.02)
+
+    assert await notification_text() == f"New message from {ana.display_name}"
+    assert not await database_sync_to_async(Notification.objects.filter(recipient=ana).exists)()
+    await ana_ws.disconnect()

@@ -177,3 +177,31 @@ def test_sidebar_shows_a_page_of_chats_and_loads_the_rest_on_demand(alice_client
     assert rest.count('class="conversation-entry') == 5 and "hey 0<" in rest
     assert "More conversations" not in rest
     assert alice_client.get(reverse("conversation_list") + "?offset=abc", **HTMX).status_code == 200
+
+
+@pytest.mark.parametrize("unread, shown, first_unread_shown", [(3, 50, True), (70, 80, True), (500, 50, False)])
+def test_chat_opens_at_the_first_unread_message_when_it_is_near(alice_client, alice, bob, direct, unread, shown,
+                                                               first_unread_shown):
+    """Up to two pages back the first unread message is on screen (with its divider); further back
+    the newest page only, and older pages load as the reader scrolls up."""
+    from messaging.models import Membership
+
+    with override_settings(MESSAGE_RATE_LIMIT="100000/m"):
+        for i in range(120):
+            services.send_message(user=bob, conversation_id=direct.pk, body=f"old {i}")  # bob has read these
+        for i in range(unread):
+            services.send_message(user=alice, conversation_id=direct.pk, body=f"new {i}")
+    page = alice_client.get(reverse("conversation", args=[direct.pk])).content.decode()
+    assert page.count('class="msg msg-text') == 50  # alice has read everything: the newest page
+    bob_page = _page_for(bob, direct)
+    assert bob_page.count('class="msg msg-text') == shown
+    first_unread = Membership.objects.get(conversation=direct, user=bob).last_read_seq + 1
+    assert (f'id="msg-{direct.pk}-{first_unread}"' in bob_page) == first_unread_shown
+
+
+def _page_for(user, conversation):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.get(reverse("conversation", args=[conversation.pk])).content.decode()
