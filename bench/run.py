@@ -465,7 +465,7 @@ APP_DIRS = ("accounts", "messaging", "groups", "calls", "chatsite", "templates",
 
 def git(*args):
     r = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-    return r.stdout.strip() if r.returncode == 0 else None
+    return r.stdout.rstrip() if r.returncode == 0 else None  # rstrip: porcelain lines start with a space
 
 
 def source_info(source):
