@@ -6,7 +6,7 @@ event for each recipient and starts an asyncio task per recipient. With thousand
 walk alone took half the server's CPU (bench/results: idle-socket shape), and a 20-member fan-out
 paid a task and a deepcopy per member. This layer keeps the same semantics (capacity, expiry,
 groups) with the expiry walk done at most once a second, and delivers a group message to each
-local queue directly. Events are plain dicts of strings and numbers built once per change
+local queue directly, or straight into the consumer's own inbox when it attached one (``attach``). Events are plain dicts of strings and numbers built once per change
 (messaging.events): each recipient gets its own shallow copy, so no consumer can alter another's.
 
 Production uses channels_redis instead (REDIS_URL); this layer is for one process only.
@@ -14,6 +14,7 @@ Production uses channels_redis instead (REDIS_URL); this layer is for one proces
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
@@ -25,6 +26,16 @@ class LocalChannelLayer(InMemoryChannelLayer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._next_clean = 0.0
+        self._deliver_to: dict[str, Callable[[dict], None]] = {}
+
+    def attach(self, channel: str, deliver: Callable[[dict], None]) -> None:
+        """Hand this channel's messages straight to ``deliver`` (a consumer putting them in its own
+        bounded inbox; it raises asyncio.QueueFull when that is full) instead of queueing them for
+        the consumer to read: one queue and one task wake-up less per event and recipient."""
+        self._deliver_to[channel] = deliver
+
+    def detach(self, channel: str) -> None:
+        self._deliver_to.pop(channel, None)
 
     def _clean_expired(self):
         now = time.monotonic()
@@ -34,6 +45,13 @@ class LocalChannelLayer(InMemoryChannelLayer):
         super()._clean_expired()
 
     def _put(self, channel: str, message: dict, expires: float) -> None:
+        deliver = self._deliver_to.get(channel)
+        if deliver is not None:
+            try:
+                deliver(dict(message))
+            except asyncio.QueueFull:
+                raise ChannelFull(channel) from None
+            return
         queue = self.channels.get(channel)
         if queue is None:
             queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))

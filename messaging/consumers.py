@@ -23,6 +23,8 @@ from .events import render_message
 
 logger = logging.getLogger(__name__)
 
+INBOX_SIZE = 100  # a socket's pending frames and events; the in-memory layer's channel capacity
+
 
 class ChatConsumer(AsyncWebsocketConsumer):
     async def __call__(self, scope, receive, send):
@@ -35,9 +37,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.channel_name = await self.channel_layer.new_channel()
         self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
         self.base_send = send
-        # Bounded, so a socket that cannot keep up leaves events in the layer's own (bounded)
-        # channel queue: the layer drops what overflows and the tab's resume fills the gap.
-        inbox = asyncio.Queue(maxsize=16)
+        # Bounded, so a socket that cannot keep up loses live events, not memory: the layer drops
+        # what overflows (as Channels' layers do at their capacity) and the tab's resume fills the gap.
+        inbox = asyncio.Queue(maxsize=INBOX_SIZE)
 
         async def pump(source):
             try:
@@ -46,7 +48,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             except Exception as error:  # handed to the loop below, which raises it
                 inbox.put_nowait((None, error))
 
-        pumps = [asyncio.ensure_future(pump(receive)), asyncio.ensure_future(pump(self.channel_receive))]
+        sources = [receive]
+        attach = getattr(self.channel_layer, "attach", None)  # the embedded layer delivers straight in
+        if attach is not None:
+            attach(self.channel_name, lambda message: inbox.put_nowait((message, None)))
+        else:
+            sources.append(self.channel_receive)
+        pumps = [asyncio.ensure_future(pump(source)) for source in sources]
         try:
             while True:
                 message, error = await inbox.get()
@@ -56,6 +64,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except StopConsumer:
             pass
         finally:
+            if attach is not None:
+                self.channel_layer.detach(self.channel_name)
             for task in pumps:
                 task.cancel()
             await asyncio.gather(*pumps, return_exceptions=True)
