@@ -91,6 +91,20 @@ def _database_thread() -> ThreadPoolExecutor:
     return _database_executor
 
 
+def stop_database_threads() -> None:
+    """Let the sockets' database threads finish their work and end (the end of a test run): the
+    SQLite connections they keep are closed (PostgreSQL's go back to the pool after every call).
+    A later call starts new threads."""
+    global _database_executor
+    executor, _database_executor = _database_executor, None
+    if executor is None:
+        return
+    threads = getattr(executor, "_max_workers", 1)
+    for future in [executor.submit(connections.close_all) for _ in range(threads)]:
+        future.result(timeout=10)
+    executor.shutdown(wait=True)
+
+
 def _release_connections() -> None:
     """After each call: a pooled connection goes back to the pool (held by a thread for the life of
     the process, it would escape the pool's checks and keep a test database from being dropped);

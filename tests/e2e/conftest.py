@@ -100,6 +100,11 @@ def _asgi_server(django_db_setup):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    # The sockets' database thread may still hold a connection (a last disconnect): close it, or
+    # PostgreSQL refuses to drop the test database while it is open.
+    from chatsite.realtime import stop_database_threads
+
+    stop_database_threads()
 
 
 @pytest.fixture
