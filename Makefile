@@ -39,7 +39,7 @@ check: install
 	$(PY) manage.py check
 
 # Benchmarks (issue 6; not part of `make test`): needs PostgreSQL and Redis on 127.0.0.1, installs
-# nginx if missing; about 14 minutes on 2 cores. Results in bench/results/, docs/performance.md.
+# nginx if missing; about 10 minutes on 2 cores. Results in bench/results/, docs/performance.md.
 # Options go through BENCH_ARGS, e.g. make bench BENCH_ARGS="--quick" (see bench/run.py --help).
 bench: install
 	$(PY) -m pip install -q -r bench/requirements.txt
