@@ -220,7 +220,8 @@ def _notify(message: Message, mentions: Mentions) -> None:
     candidates = store.unmuted_member_ids(conversation_id=message.conversation_id, exclude_user_id=message.sender_id)
     online = account_services.presence.is_online_map(candidates)
     away = [uid for uid in candidates if not online[uid] and uid not in mentions.user_ids]
-    account_services.notify_new_messages(recipient_ids=away, message=message)
+    if away:  # (an empty call would still open a write transaction)
+        account_services.notify_new_messages(recipient_ids=away, message=message)
 
 
 def post_system_message(*, conversation_id: int, body: str) -> Message:

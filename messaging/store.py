@@ -86,6 +86,13 @@ def _run(name: str, params) -> list[tuple]:
         return cursor.fetchall() if cursor.description else []
 
 
+def _loaded(model, **values):
+    """An instance as the ORM would load it with only these fields: the others are deferred, so
+    reading one later queries it instead of returning a default."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(connection.alias, names, [values[name] for name in names])
+
+
 def lock_membership(*, conversation_id: int, user_id: int) -> tuple[Membership, bool] | None:
     """The user's membership with its conversation (the fields a send needs), the seq locked, and
     whether the two people of a direct chat blocked each other. Must run inside the caller's
@@ -94,9 +101,11 @@ def lock_membership(*, conversation_id: int, user_id: int) -> tuple[Membership, 
     if not rows:
         return None
     pk, role, kind, title, direct_key, post_policy, mention_all_policy, last_seq, blocked = rows[0]
-    conversation = Conversation(id=conversation_id, kind=kind, title=title, direct_key=direct_key,
-                                post_policy=post_policy, mention_all_policy=mention_all_policy, last_seq=last_seq)
-    return Membership(id=pk, conversation=conversation, user_id=user_id, role=role), bool(blocked)
+    conversation = _loaded(Conversation, id=conversation_id, kind=kind, title=title, direct_key=direct_key,
+                           post_policy=post_policy, mention_all_policy=mention_all_policy, last_seq=last_seq)
+    membership = _loaded(Membership, id=pk, conversation_id=conversation_id, user_id=user_id, role=role)
+    membership.conversation = conversation
+    return membership, bool(blocked)
 
 
 def lock_last_seq(conversation_id: int) -> int:
