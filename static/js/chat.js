@@ -307,6 +307,8 @@
   async function onSidebarMessage(event) {
     let entry = entryFor(event.conversation);
     if (!entry) { await refreshEntry(event.conversation); return; }
+    // An entry fetched after this message was stored already counts it: count each message once.
+    if (event.seq <= Number(entry.dataset.lastSeq || 0)) return;
     const mine = event.sender_id === myId;
     const preview = entry.querySelector(".entry-preview");
     const isGroup = entry.dataset.kind === "group";
