@@ -175,3 +175,12 @@ def render_conversation_entry(entry, *, viewer_id: int, active_id: int | None = 
         f'<span class="badge" data-unread-badge{"" if unread else " hidden"}><span data-unread-count>{unread}</span>'
         f'<span class="visually-hidden"> unread</span></span></span></span></a></li>'
     )
+
+
+def render_conversation_entries(entries, *, viewer_id: int, active_id: int | None = None, page_size: int,
+                                offset: int = 0) -> str:
+    """A page of sidebar entries, then a "More conversations" loader when the page was full."""
+    html = "".join(render_conversation_entry(entry, viewer_id=viewer_id, active_id=active_id) for entry in entries)
+    if len(entries) >= page_size:
+        html += render_to_string("messaging/partials/more_conversations.html", {"offset": offset + len(entries)})
+    return html

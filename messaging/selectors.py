@@ -130,6 +130,14 @@ def with_reactions_and_files(messages: list[Message]) -> list[Message]:
     return messages
 
 
+def opening_page_size(unread: int) -> int:
+    """How many messages a chat opens with: the newest page, reaching back far enough to show the
+    first unread message when it is near. Further back, the newest page only (older pages load as
+    the reader scrolls up): rendering up to 200 messages that still fell short of it made the page slow."""
+    reach = unread + 10
+    return reach if PAGE_SIZE < reach <= 2 * PAGE_SIZE else PAGE_SIZE
+
+
 def get_message_for_display(message_id: int) -> Message:
     """A message with everything its template shows; the caller has authorised the access."""
     message = Message.objects.only("conversation_id").get(pk=message_id)

@@ -123,14 +123,10 @@ def send_message(*, user: User, conversation_id: int, body: str, client_id: str 
         ratelimit.hit("send", user.pk, settings.MESSAGE_RATE_LIMIT, "You are sending messages too fast. Please wait a moment.")
         with transaction.atomic():
             message, mentioned = _store_sent_message(user, parse_id(conversation_id), body, client_id, reply_to_id)
-    except IntegrityError:
-        existing = _stored_retry(user, client_id)
-        if existing is None:
-            raise
-        return SendResult(existing, created=False)
-    except ServiceError:
-        # A retry of a stored message is answered with it whatever changed since (a rate limit,
-        # a removal from the group), as if the first answer had arrived.
+    except (IntegrityError, ServiceError):
+        # A retry of a stored message (the unique index refused the copy) is answered with it,
+        # whatever changed since (a rate limit, a removal from the group), as if the first answer
+        # had arrived. Anything else is raised as it is.
         existing = _stored_retry(user, client_id)
         if existing is None:
             raise

@@ -11,8 +11,7 @@ from chatsite.http import service_errors
 from chatsite.ids import parse_id
 
 from . import selectors, services
-from .html import render_conversation_entry, render_message_item
-from .templatetags.chat import conversation_entries
+from .html import render_conversation_entries, render_conversation_entry, render_message_item
 
 
 def _message_context(request, messages):
@@ -25,11 +24,7 @@ def conversation_detail(request, conversation_id: int):
     membership = selectors.get_conversation_entry(request.user, conversation_id)
     conversation = membership.conversation
     unread = membership.unread_count
-    # Open on the newest page, reaching back far enough to show the first unread message when it is
-    # near; further back, the newest page only (the tab loads older pages as the reader scrolls up):
-    # rendering 200 messages that still fell short of it only made the page slow.
-    limit = unread + 10 if selectors.PAGE_SIZE < unread + 10 <= 2 * selectors.PAGE_SIZE else selectors.PAGE_SIZE
-    messages, more = selectors.list_messages(conversation.pk, limit=limit)
+    messages, more = selectors.list_messages(conversation.pk, limit=selectors.opening_page_size(unread))
     read_seq, delivered_seq = selectors.read_watermarks(conversation.pk, request.user.pk)
     members = selectors.list_member_summaries(conversation.pk) if conversation.kind != conversation.Kind.DIRECT else []
     return render(request, "messaging/conversation.html", {
@@ -151,11 +146,10 @@ def conversation_list(request):
     if "offset" in request.GET:
         offset = min(parse_id(request.GET["offset"]) or 0, 100_000)
         entries = selectors.list_conversations(request.user, offset=offset)
-        return HttpResponse(conversation_entries(entries, request.user, page_size=selectors.SIDEBAR_PAGE_SIZE,
-                                                 offset=offset))
+        return HttpResponse(render_conversation_entries(entries, viewer_id=request.user.pk,
+                                                        page_size=selectors.SIDEBAR_PAGE_SIZE, offset=offset))
     return render(request, "messaging/partials/conversation_list.html",
-                  {"entries": selectors.list_conversations(request.user), "user": request.user,
-                   "page_size": selectors.SIDEBAR_PAGE_SIZE})
+                  {"entries": selectors.list_conversations(request.user), "user": request.user})
 
 
 @service_errors

@@ -2,9 +2,7 @@ from django import template
 from django.utils.safestring import mark_safe
 
 from messaging import selectors
-from django.template.loader import render_to_string
-
-from messaging.html import conversation_title, render_conversation_entry, render_message_item
+from messaging.html import conversation_title, render_conversation_entries, render_message_item
 
 register = template.Library()
 
@@ -14,16 +12,13 @@ def conversation_list(context, active_id=None):
     """The sidebar list, on every page of the app shell."""
     user = context["request"].user
     return {"entries": selectors.list_conversations(user), "active_id": active_id, "request": context["request"],
-            "user": user, "page_size": selectors.SIDEBAR_PAGE_SIZE}
+            "user": user}
 
 
 @register.simple_tag
-def conversation_entries(entries, viewer, active_id=None, page_size=None, offset=0):
-    """The sidebar entries, then a "More conversations" loader when the page was full."""
-    html = "".join(render_conversation_entry(entry, viewer_id=viewer.pk, active_id=active_id) for entry in entries)
-    if page_size and len(entries) >= page_size:
-        html += render_to_string("messaging/partials/more_conversations.html", {"offset": offset + len(entries)})
-    return mark_safe(html)
+def conversation_entries(entries, viewer, active_id=None):
+    return mark_safe(render_conversation_entries(entries, viewer_id=viewer.pk, active_id=active_id,
+                                                 page_size=selectors.SIDEBAR_PAGE_SIZE))
 
 
 @register.simple_tag(takes_context=True)

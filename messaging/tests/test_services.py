@@ -256,3 +256,33 @@ def test_keyset_pages(alice, direct, send):
     assert [m.seq for m in oldest] == list(range(1, 21)) and not more
     after, more = selectors.list_messages(direct.pk, after_seq=115)
     assert [m.seq for m in after] == [116, 117, 118, 119, 120] and not more
+
+
+def test_a_retry_is_answered_with_the_stored_message_even_when_the_sender_is_now_limited(alice, direct):
+    with override_settings(MESSAGE_RATE_LIMIT="1/m"):
+        first = services.send_message(user=alice, conversation_id=direct.pk, body="once", client_id="c-1")
+        retry = services.send_message(user=alice, conversation_id=direct.pk, body="once", client_id="c-1")
+        assert first.created and not retry.created and retry.message.pk == first.message.pk
+        with pytest.raises(RateLimited):  # a new message is still limited
+            services.send_message(user=alice, conversation_id=direct.pk, body="twice", client_id="c-2")
+    assert Message.objects.filter(conversation=direct).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the after-commit work must really run
+def test_a_send_with_everyone_online_writes_only_the_message(alice, bob, direct):
+    """The send path stays a few statements: no notification work when nobody is away."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import Notification
+    from accounts.services import presence
+
+    for person in (alice, bob):
+        presence.socket_opened(user=person, conversation_ids=[direct.pk])
+    with CaptureQueriesContext(connection) as queries:
+        services.send_message(user=alice, conversation_id=direct.pk, body="hi", client_id="q-1")
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert statements.count("INSERT") == 1 and statements.count("UPDATE") == 2, statements
+    assert len([s for s in statements if s not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")]) <= 5, statements
+    assert statements.count("BEGIN") <= 1, statements  # one transaction (SQLite shows its BEGIN)
+    assert not Notification.objects.exists()
