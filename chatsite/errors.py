@@ -1,25 +1,66 @@
-"""Errors services raise with a message fit to show the user. Views and consumers translate them."""
+"""Errors that services raise: a stable machine code a client can switch on, and a sentence fit to
+show the person (already translated). Views, the socket and the API translate them into their own
+answers; each carries both.
+
+Modelled on Zulip's JsonableError: one hierarchy, a code per error, the HTTP status beside it.
+"""
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """Every code a client may receive. Documented in the protocol (chatsite/protocol.py): add to the
+    end, never rename."""
+
+    INVALID = "invalid"  # the input is wrong (a field names which, where it can)
+    EMPTY = "empty"  # a message or a name with no text
+    TOO_LONG = "too_long"
+    NOT_FOUND = "not_found"
+    NOT_MEMBER = "not_member"  # the conversation does not exist or the person is not in it
+    FORBIDDEN = "forbidden"  # a member, but the role or the group's settings do not allow it
+    BLOCKED = "blocked"  # a block between the two people stops it (said only to the one who blocked)
+    FRIENDS_ONLY = "friends_only"  # the other person accepts this from friends only
+    RATE_LIMITED = "rate_limited"
+    BAD_FRAME = "bad_frame"  # a socket frame that is not a JSON object with a known type and valid fields
+    UNKNOWN_FRAME = "unknown_frame"
+    FRAME_TOO_LARGE = "frame_too_large"
+    SERVER_ERROR = "server_error"  # our fault; the person may try again
 
 
 class ServiceError(Exception):
     status = 400
+    code = ErrorCode.INVALID
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, *, code: ErrorCode | None = None, field: str | None = None):
         super().__init__(message)
-        self.message = message
+        self.message = str(message)
+        if code is not None:
+            self.code = code
+        self.field = field  # the input field at fault, when there is one
+
+    def as_dict(self) -> dict:
+        """The one JSON shape of an error, for socket frames and API bodies."""
+        error = {"code": str(self.code), "message": self.message}
+        if self.field:
+            error["field"] = self.field
+        return error
 
 
 class InvalidInput(ServiceError):
     status = 400
+    code = ErrorCode.INVALID
 
 
 class NotAllowed(ServiceError):
     status = 403
+    code = ErrorCode.FORBIDDEN
 
 
 class NotFound(ServiceError):
     status = 404
+    code = ErrorCode.NOT_FOUND
 
 
 class RateLimited(ServiceError):
     status = 429
+    code = ErrorCode.RATE_LIMITED

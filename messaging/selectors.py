@@ -8,7 +8,9 @@ from django.db.models import Q, prefetch_related_objects
 from accounts.models import User
 from accounts import selectors as account_selectors
 from accounts.services import presence
-from chatsite.errors import NotFound
+from django.utils.translation import gettext as _
+
+from chatsite.errors import ErrorCode, NotFound
 from chatsite.ids import parse_id
 
 from .models import Attachment, Conversation, Membership, Mention, Message, Reaction, Star
@@ -21,7 +23,7 @@ def access_membership(user, conversation_id) -> Membership:
     membership = conversation_id and Membership.objects.select_related("conversation").filter(
         conversation_id=conversation_id, user=user).first()
     if not membership:
-        raise NotFound("That conversation does not exist or you are not a member of it.")
+        raise NotFound(_("That conversation does not exist or you are not a member of it."), code=ErrorCode.NOT_MEMBER)
     return membership
 
 

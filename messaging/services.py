@@ -1,19 +1,22 @@
 """Every state change of conversations and messages. HTTP views and the WebSocket consumer both call
 these functions: one code path, one set of checks, events published after commit."""
 
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import User
 from chatsite import ratelimit
 from chatsite.ids import parse_id, require_id
-from chatsite.errors import InvalidInput, NotAllowed, NotFound, ServiceError
+from chatsite.errors import ErrorCode, InvalidInput, NotAllowed, NotFound, ServiceError
+from chatsite.text import clean_text
 from chatsite.realtime import after_commit_and_publish, conversation_group, publish_on_commit, user_group
 
 from . import events, store
@@ -33,21 +36,17 @@ class SendResult:
 
 
 def _clean_body(body) -> str:
-    if not isinstance(body, str):
-        raise InvalidInput("A message needs some text.")
-    body = body.replace("\r\n", "\n").strip()
-    if not body:
-        raise InvalidInput("A message needs some text.")
-    if len(body) > settings.MESSAGE_MAX_LENGTH:
-        raise InvalidInput(f"A message can be at most {settings.MESSAGE_MAX_LENGTH:,} characters long "
-                           f"(this one has {len(body):,}).")
-    return body
+    return clean_text(body, max_length=settings.MESSAGE_MAX_LENGTH, what=_("A message"), required=True,
+                      multiline=True, field="body")
+
+
+_CLIENT_ID = re.compile(r"[\w.:-]{1,64}")
 
 
 def _clean_client_id(client_id) -> str:
     client_id = client_id or ""
-    if not isinstance(client_id, str) or len(client_id) > 64:
-        raise InvalidInput("The message id sent by the browser is not valid.")
+    if not isinstance(client_id, str) or (client_id and not _CLIENT_ID.fullmatch(client_id)):
+        raise InvalidInput(_("The message id sent by the browser is not valid."), field="client_id")
     return client_id
 
 
@@ -66,7 +65,8 @@ def get_or_create_direct_conversation(*, user: User, other_id: int) -> Conversat
     if conversation:
         return conversation
     if other.direct_messages_from == "friends" and not account_selectors.are_friends(user.pk, other.pk):
-        raise NotAllowed(f"{other.display_name} accepts chats from friends only. Send a friend request first.")
+        raise NotAllowed(_("%(name)s accepts chats from friends only. Send a friend request first.")
+                         % {"name": other.display_name}, code=ErrorCode.FRIENDS_ONLY)
     try:
         with transaction.atomic():
             conversation = Conversation.objects.create(kind=Conversation.Kind.DIRECT, direct_key=key, created_by=user)
@@ -88,9 +88,11 @@ def _check_not_blocked(user: User, other_id: int, other: User | None = None) -> 
         return
     other = other or User.objects.get(pk=other_id)
     if block.blocker_id == user.pk:
-        raise NotAllowed(f"You blocked {other.display_name}. Unblock them to chat.")
-    # The same words as for someone who accepts chats from friends only: a block is not revealed.
-    raise NotAllowed(f"{other.display_name} accepts chats from friends only. Send a friend request first.")
+        raise NotAllowed(_("You blocked %(name)s. Unblock them to chat.") % {"name": other.display_name},
+                         code=ErrorCode.BLOCKED)
+    # The same words and code as for someone who accepts chats from friends only: a block is not revealed.
+    raise NotAllowed(_("%(name)s accepts chats from friends only. Send a friend request first.")
+                     % {"name": other.display_name}, code=ErrorCode.FRIENDS_ONLY)
 
 
 def _append_message(*, conversation: Conversation, last_seq: int, sender: User | None, kind: str, body: str,
@@ -138,7 +140,7 @@ def _store_sent_message(user: User, conversation_id: int | None, body: str, clie
                         reply_to_id) -> tuple[Message, "Mentions"]:
     found = conversation_id and store.lock_membership(conversation_id=conversation_id, user_id=user.pk)
     if not found:
-        raise NotFound("That conversation does not exist or you are not a member of it.")
+        raise NotFound(_("That conversation does not exist or you are not a member of it."), code=ErrorCode.NOT_MEMBER)
     membership, blocked = found
     conversation = membership.conversation
     if conversation.is_group and not membership.may(conversation.post_policy):
