@@ -9,14 +9,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chatsite.routing import websocket_urlpatterns  # noqa: E402
-from chatsite.ws_auth import SessionAuthMiddlewareStack  # noqa: E402
+from chatsite.ws_auth import SameOriginValidator, SessionAuthMiddlewareStack  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(SessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SameOriginValidator(SessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

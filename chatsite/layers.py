@@ -5,7 +5,7 @@ the process on each ``receive`` and each ``group_send`` to expire old messages, 
 event for each recipient and starts an asyncio task per recipient. With thousands of sockets that
 walk alone took half the server's CPU (bench/results: idle-socket shape), and a 20-member fan-out
 paid a task and a deepcopy per member. This layer keeps the same semantics (capacity, expiry,
-groups) with the expiry walk done at most once a second, and delivers a group message to each
+groups; no group expiry, see below) with the expiry walk done at most once a second, and delivers a group message to each
 local queue directly, or straight into the consumer's own inbox when it attached one (``attach``). Events are plain dicts of strings and numbers built once per change
 (messaging.events): each recipient gets its own shallow copy, so no consumer can alter another's.
 
@@ -24,14 +24,20 @@ CLEAN_INTERVAL = 1.0  # seconds between expiry walks
 
 class LocalChannelLayer(InMemoryChannelLayer):
     def __init__(self, *args, **kwargs):
+        # No group expiry: Channels' default (a day) drops a live socket, kept open by its pings,
+        # from its groups 24 hours after it joined, and nothing adds it back. Sockets leave their
+        # groups when they close (chatsite.consumers cleans up however a socket ends), and a
+        # crashed process takes its in-memory groups with it.
+        kwargs["group_expiry"] = float("inf")
         super().__init__(*args, **kwargs)
         self._next_clean = 0.0
         self._deliver_to: dict[str, Callable[[dict], None]] = {}
 
     def attach(self, channel: str, deliver: Callable[[dict], None]) -> None:
         """Hand this channel's messages straight to ``deliver`` (a consumer putting them in its own
-        bounded inbox; it raises asyncio.QueueFull when that is full) instead of queueing them for
-        the consumer to read: one queue and one task wake-up less per event and recipient."""
+        inbox, which decides what a full inbox means: chatsite.consumers closes the socket) instead
+        of queueing them for the consumer to read: one queue and one task wake-up less per event
+        and recipient."""
         self._deliver_to[channel] = deliver
 
     def detach(self, channel: str) -> None:

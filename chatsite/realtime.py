@@ -11,14 +11,20 @@ thread back to the loop for every event, and the database thread is free for the
 
 import asyncio
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, transaction
+
+from .ratelimit import parse_rate
 
 # Set by call_service while a service runs on behalf of a socket: committed events wait here,
 # and so does the follow-up work that should not delay them (see after_commit_and_publish).
@@ -183,3 +189,113 @@ def _follow_up_done(task: asyncio.Task) -> None:
     _running.discard(task)
     if not task.cancelled() and task.exception() is not None:
         logger.error("follow-up work failed", exc_info=task.exception())
+
+
+# --- The frame router ----------------------------------------------------------------------------
+#
+# Each app declares its socket frames in its own frames.py (imported by its AppConfig.ready()):
+#
+#     @realtime.frame("message.send", rate=lambda: settings.MESSAGE_RATE_LIMIT)
+#     def send(socket: Socket, frame: protocol.MessageSend) -> dict | None: ...
+#
+# The transport (chatsite.consumers) parses and validates a frame against its model in
+# chatsite.protocol, applies the frame type's rate limit, then runs the handler: in a database
+# thread through call_service (``database=True``, the default: sync code, events published after
+# it returns) or on the event loop (``database=False``: an async handler that must not block).
+# The dict a handler returns is sent back to that socket.
+
+
+@dataclass
+class Socket:
+    """What a frame handler may know of the socket it serves."""
+    user: Any
+    session_key: str | None
+    conversation_ids: set[int] = field(default_factory=set)
+    state: dict = field(default_factory=dict)  # per-app state (e.g. presence's "active")
+
+
+@dataclass(frozen=True)
+class FrameType:
+    name: str
+    handler: Callable
+    model: type
+    database: bool
+    rate: Callable[[], str]
+
+
+_frame_types: dict[str, FrameType] = {}
+_open_hooks: list[Callable] = []
+_close_hooks: list[Callable] = []
+
+
+def frame(name: str, *, rate: str | Callable[[], str], database: bool = True):
+    """Register the handler of the client frame ``name`` (declared in chatsite.protocol.FRAMES).
+    ``rate`` ("N/10s", or a callable returning one, for a setting) is per user and per process."""
+    from . import protocol
+
+    model = protocol.FRAMES[name]  # a KeyError here: declare the frame in chatsite/protocol.py first
+
+    def register(handler):
+        if name in _frame_types:
+            raise ImproperlyConfigured(f"socket frame {name!r} is registered twice")
+        _frame_types[name] = FrameType(name, handler, model, database, rate if callable(rate) else (lambda: rate))
+        return handler
+
+    return register
+
+
+def frame_types() -> dict[str, FrameType]:
+    return dict(_frame_types)
+
+
+def on_socket_open(hook: Callable) -> Callable:
+    """``hook(socket)`` runs in a database thread when a socket opens, before it is accepted; it
+    may fill ``socket.conversation_ids`` (the transport then joins their groups)."""
+    _open_hooks.append(hook)
+    return hook
+
+
+def on_socket_close(hook: Callable) -> Callable:
+    """``hook(socket)`` runs in a database thread when a socket closes, for whatever reason."""
+    _close_hooks.append(hook)
+    return hook
+
+
+def run_open_hooks(*, socket: Socket) -> None:
+    for hook in _open_hooks:
+        hook(socket)
+
+
+def run_close_hooks(*, socket: Socket) -> None:
+    for hook in _close_hooks:
+        hook(socket)
+
+
+class FrameLimiter:
+    """Per-user, per-frame-type fixed windows, in this process's memory: a frame refused here costs
+    no database or cache call. (Services keep their own limits in the shared cache where a limit
+    must hold across processes, such as MESSAGE_RATE_LIMIT on sends over HTTP and socket alike.)"""
+
+    def __init__(self):
+        self._windows: dict[tuple[int, str], list] = {}
+        self._next_sweep = 0.0
+
+    def allow(self, user_id: int, frame_type: FrameType) -> bool:
+        limit, window = parse_rate(frame_type.rate())
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._sweep(now)
+        key = (user_id, frame_type.name)
+        entry = self._windows.get(key)
+        if entry is None or now >= entry[0]:
+            self._windows[key] = [now + window, 1]
+            return True
+        entry[1] += 1
+        return entry[1] <= limit
+
+    def _sweep(self, now: float) -> None:
+        self._next_sweep = now + 60
+        self._windows = {key: entry for key, entry in self._windows.items() if entry[0] > now}
+
+
+frame_limiter = FrameLimiter()

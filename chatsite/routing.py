@@ -1,7 +1,7 @@
 from django.urls import path
 
-from messaging.consumers import ChatConsumer
+from chatsite.consumers import SocketConsumer
 
 websocket_urlpatterns = [
-    path("ws/", ChatConsumer.as_asgi()),
+    path("ws/", SocketConsumer.as_asgi()),
 ]

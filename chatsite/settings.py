@@ -300,6 +300,14 @@ DIGEST_AFTER_MINUTES = env.int("DIGEST_AFTER_MINUTES", default=60)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 MESSAGE_RATE_LIMIT = env.str("MESSAGE_RATE_LIMIT", default="30/10s")
 
+# --- Sockets --------------------------------------------------------------------------------
+# Open sockets per person and process (tabs, devices); one more is closed with code 4429.
+SOCKET_MAX_PER_USER = env.int("SOCKET_MAX_PER_USER", default=20)
+# Events waiting for one socket before it counts as stuck and is closed (code 4001: reconnect, resume).
+SOCKET_INBOX_SIZE = env.int("SOCKET_INBOX_SIZE", default=500)
+# The largest frame a client may send (a message of MESSAGE_MAX_LENGTH characters fits several times over).
+SOCKET_FRAME_MAX_BYTES = env.int("SOCKET_FRAME_MAX_BYTES", default=65536)
+
 # --- Security -------------------------------------------------------------------------------
 SECURE_HTTPS = env.bool("SECURE_HTTPS", default=False)
 SESSION_COOKIE_SECURE = SECURE_HTTPS

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from channels.sessions import CookieMiddleware
 from django.conf import settings
 from django.contrib.auth import get_user
+from django.http.request import split_domain_port, validate_host
 
 from .realtime import in_database_thread
 
@@ -33,3 +34,58 @@ class SessionAuthMiddleware:
 
 def SessionAuthMiddlewareStack(inner):
     return CookieMiddleware(SessionAuthMiddleware(inner))
+
+
+class SameOriginValidator:
+    """Refuses a WebSocket whose Origin is not the site's own scheme, host and port (or one of
+    CSRF_TRUSTED_ORIGINS), before it is signed in: a page on another port or scheme of the same
+    host could otherwise open the signed-in person's socket with their cookies (cross-site
+    WebSocket hijacking), which a host-name-only check lets through. The site's own origin is the
+    one the handshake came to: the Host header, with https/wss when the request was secure
+    (directly, or by SECURE_PROXY_SSL_HEADER behind a proxy), as Django's CSRF check judges it."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket" and not self.allowed(scope):
+            return await _refuse(receive, send)
+        return await self.inner(scope, receive, send)
+
+    @staticmethod
+    def allowed(scope) -> bool:
+        headers = {name: value for name, value in scope.get("headers", ())}
+        try:
+            origin = headers.get(b"origin", b"").decode("latin-1").rstrip("/").lower()
+            host = headers.get(b"host", b"").decode("latin-1").lower()
+        except UnicodeDecodeError:
+            return False
+        if not origin or not host or not validate_host(split_domain_port(host)[0], settings.ALLOWED_HOSTS):
+            return False
+        secure = scope.get("scheme") in ("wss", "https")
+        proxy_header = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+        if proxy_header:
+            name, value = proxy_header
+            forwarded = headers.get(name.removeprefix("HTTP_").replace("_", "-").lower().encode(), b"")
+            secure = forwarded.decode("latin-1").split(",")[0].strip() == value
+        own = _origin("https" if secure else "http", host)
+        return _parsed(origin) in {own, *(_parsed(o.rstrip("/").lower()) for o in settings.CSRF_TRUSTED_ORIGINS)}
+
+
+def _origin(scheme: str, host: str) -> str:
+    """scheme://host[:port], lower case, with the scheme's default port left out."""
+    name, port = split_domain_port(host)
+    default = {"https": "443", "http": "80"}.get(scheme)
+    return f"{scheme}://{name}" + (f":{port}" if port and port != default else "")
+
+
+def _parsed(origin: str) -> str:
+    scheme, _, host = origin.partition("://")
+    return _origin(scheme, host)
+
+
+async def _refuse(receive, send):
+    """Close the handshake with 403, as Channels' OriginValidator does."""
+    message = await receive()
+    if message["type"] == "websocket.connect":
+        await send({"type": "websocket.close"})

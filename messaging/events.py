@@ -65,7 +65,7 @@ def receipt_updated(membership: Membership) -> dict:
 
 def typing(*, conversation_id: int, user) -> dict:
     return _event("typing.started", {"conversation": conversation_id, "user_id": user.pk, "name": user.first_name or user.username},
-                  user_id=user.pk, conversation_id=conversation_id)
+                  exclude_user_ids=(user.pk,), conversation_id=conversation_id)
 
 
 def conversation_changed(membership: Membership) -> dict:

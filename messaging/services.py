@@ -14,10 +14,10 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import User
 from chatsite import ratelimit
-from chatsite.ids import parse_id, require_id
 from chatsite.errors import ErrorCode, InvalidInput, NotAllowed, NotFound, ServiceError
-from chatsite.text import clean_text
+from chatsite.ids import parse_id, require_id
 from chatsite.realtime import after_commit_and_publish, conversation_group, publish_on_commit, user_group
+from chatsite.text import clean_text
 
 from . import events, store
 from .models import Attachment, Conversation, Membership, Mention, Message, Reaction, Star
@@ -367,6 +367,11 @@ def open_socket(*, user: User) -> list[int]:
     conversation_ids = list_conversation_ids(user)
     account_services.presence.socket_opened(user=user, conversation_ids=conversation_ids)
     return conversation_ids
+
+
+def close_socket(*, user: User, was_active: bool, conversation_ids: list[int]) -> None:
+    """A tab's socket closed (for whatever reason): the user may now be away or offline."""
+    account_services.presence.socket_closed(user=user, was_active=was_active, conversation_ids=conversation_ids)
 
 
 def notify_typing(*, user: User, conversation_id: int) -> None:

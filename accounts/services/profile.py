@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from chatsite.protocol import CLOSE_RECONNECT, CLOSE_SIGNED_OUT
 from chatsite.realtime import publish_on_commit, session_group, user_group
 
 from ..models import User
@@ -20,12 +21,12 @@ from ..models import User
 def end_live_sessions(*, user_id: int | None = None, session_key: str | None = None) -> None:
     """Close the WebSockets of one browser session (sign-out) or of every session of a user."""
     groups = [session_group(session_key)] if session_key else [user_group(user_id)]
-    publish_on_commit(groups, {"type": "session.ended"})
+    publish_on_commit(groups, {"type": "session.ended", "close_code": CLOSE_SIGNED_OUT})
 
 
 def recheck_live_sessions(*, user_id: int) -> None:
     """Make every socket of the user reconnect, which checks its session again (password changed)."""
-    publish_on_commit([user_group(user_id)], {"type": "session.recheck"})
+    publish_on_commit([user_group(user_id)], {"type": "session.recheck", "close_code": CLOSE_RECONNECT})
 
 AVATAR_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
 MAX_PIXELS = 40_000_000

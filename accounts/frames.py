@@ -1,0 +1,20 @@
+"""Presence frames of the socket (see chatsite.protocol): a tab says whether it is in use, and pings."""
+
+from chatsite import protocol
+from chatsite.realtime import Socket, frame
+
+from .services import presence
+
+
+@frame("presence", rate="30/10s")
+def set_presence(*, socket: Socket, frame: protocol.Presence) -> None:
+    """The tab was hidden or left idle (active: false), or is in use again (active: true)."""
+    if frame.active != socket.state.get("active", True):
+        socket.state["active"] = frame.active
+        presence.set_active(user=socket.user, active=frame.active, conversation_ids=list(socket.conversation_ids))
+
+
+@frame("ping", rate="120/m")
+def ping(*, socket: Socket, frame: protocol.Ping) -> dict:
+    presence.heartbeat(user=socket.user)
+    return {"type": "pong"}

@@ -1,0 +1,293 @@
+"""The socket protocol: every frame a client may send and every event or reply the server sends,
+each declared once with its fields (pydantic models; the API publishes them as JSON Schema).
+
+- ``FRAMES``: client -> server. The router (chatsite.realtime) validates each incoming frame
+  against its model before any handler runs: ids and seqs are integers in range (never a float,
+  a bool, NaN or 1e400), text is text, unknown fields are ignored (a newer client may send more).
+- ``EVENTS``: server -> client, published by services through the channel layer.
+- ``REPLIES``: server -> client, answers to one socket's frames.
+
+Events and replies forbid fields they do not declare: the test suite checks every event it emits
+(``check_outgoing``), so a field added in code without its declaration here fails a test.
+"""
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
+
+from .errors import ErrorCode
+
+MAX_ID = 2**63 - 1
+
+Id = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
+Seq = Annotated[int, Strict(), Field(ge=0, le=MAX_ID)]
+Text = Annotated[str, Strict()]
+Flag = Annotated[bool, Strict()]
+
+
+class Frame(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Outgoing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- client -> server ------------------------------------------------------------------------
+
+class MessageSend(Frame):
+    """Send a message; answered by ``message.ack`` (or ``error`` with the same client_id)."""
+    conversation: Id
+    body: Text
+    client_id: Annotated[str, Strict(), Field(max_length=64)] = ""
+    reply_to: Id | None = None
+
+
+class Typing(Frame):
+    conversation: Id
+
+
+class ReadReceipt(Frame):
+    """``read`` and ``delivered``: the highest seq the tab has shown (read) or received (delivered)."""
+    conversation: Id
+    seq: Seq
+
+
+class Resume(Frame):
+    """Everything after ``after_seq``; answered by ``history`` (pages of at most 200; ``more``)."""
+    conversation: Id
+    after_seq: Seq
+
+
+class Presence(Frame):
+    active: Flag
+
+
+class Ping(Frame):
+    pass
+
+
+FRAMES: dict[str, type[Frame]] = {
+    "message.send": MessageSend,
+    "typing": Typing,
+    "read": ReadReceipt,
+    "delivered": ReadReceipt,
+    "resume": Resume,
+    "presence": Presence,
+    "ping": Ping,
+}
+
+
+# --- server -> client: replies to one socket ----------------------------------------------------
+
+class Hello(Outgoing):
+    type: Literal["hello"]
+    user_id: Id
+
+
+class MessageAck(Outgoing):
+    type: Literal["message.ack"]
+    client_id: str
+    conversation: Id
+    seq: Seq
+    id: Id
+    duplicate: bool
+
+
+class HistoryMessage(Outgoing):
+    seq: Seq
+    id: Id
+    client_id: str
+    sender_id: Id | None
+    html: str
+
+
+class History(Outgoing):
+    type: Literal["history"]
+    conversation: Id
+    after_seq: Seq
+    more: bool
+    messages: list[HistoryMessage]
+
+
+class Pong(Outgoing):
+    type: Literal["pong"]
+
+
+class Error(Outgoing):
+    """Answers a frame that was refused. ``for`` names the frame type; ``client_id`` and
+    ``conversation`` are copied from it when it had them; ``field`` names the field at fault."""
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    type: Literal["error"]
+    code: ErrorCode
+    error: str
+    for_: str | None = Field(default=None, alias="for")
+    client_id: str | None = None
+    conversation: int | None = None
+    field: str | None = None
+
+
+REPLIES: dict[str, type[Outgoing]] = {
+    "hello": Hello, "message.ack": MessageAck, "history": History, "pong": Pong, "error": Error,
+}
+
+
+# --- server -> client: events -------------------------------------------------------------------
+
+class MessageSummary(Outgoing):
+    conversation: Id
+    seq: Seq
+    id: Id
+    sender_name: str
+    preview: str
+
+
+class MessageCreated(MessageSummary):
+    type: Literal["message.created"]
+    client_id: str
+    sender_id: Id | None
+    created_at: str
+    html: str
+
+
+class MessageUpdated(MessageSummary):
+    """An edit, a delete for everyone, or a change of reactions: the message's new HTML."""
+    type: Literal["message.updated"]
+    html: str
+
+
+class MentionCreated(MessageSummary):
+    type: Literal["mention.created"]
+
+
+class ReceiptUpdated(Outgoing):
+    type: Literal["receipt.updated"]
+    conversation: Id
+    user_id: Id
+    read_seq: Seq
+    delivered_seq: Seq
+
+
+class TypingStarted(Outgoing):
+    type: Literal["typing.started"]
+    conversation: Id
+    user_id: Id
+    name: str
+
+
+class ConversationChanged(Outgoing):
+    """The reader's own state of a conversation (pin, mute, unread), to their other tabs."""
+    type: Literal["conversation.changed"]
+    conversation: Id
+    pinned: bool
+    muted: bool
+    unread: int
+
+
+class ConversationJoined(Outgoing):
+    type: Literal["conversation.joined"]
+    conversation: Id
+
+
+class ConversationLeft(Outgoing):
+    type: Literal["conversation.left"]
+    conversation: Id
+
+
+class GroupChanged(Outgoing):
+    type: Literal["group.changed"]
+    conversation: Id
+    title: str
+
+
+class InvitationChanged(Outgoing):
+    type: Literal["invitation.changed"]
+    id: Id
+    status: str
+    pending: int
+    html: str | None = None  # with a new (pending) invitation: its entry for the invitations list
+    title: str | None = None
+    inviter_name: str | None = None
+
+
+class PresenceChanged(Outgoing):
+    type: Literal["presence.changed"]
+    user_id: Id
+    status: Literal["online", "away", "offline"]
+    last_seen: str | None
+
+
+class NotificationCreated(Outgoing):
+    type: Literal["notification.created"]
+    id: Id | None  # None for notifications made in bulk (the page lists them on its next load)
+    kind: str
+    text: str
+    url: str
+    unread: int
+    conversation: Id | None = None
+    html: str | None
+
+
+class NotificationsRead(Outgoing):
+    type: Literal["notifications.read"]
+    unread: int
+
+
+class FriendsChanged(Outgoing):
+    type: Literal["friends.changed"]
+    user_id: Id
+
+
+EVENTS: dict[str, type[Outgoing]] = {
+    "message.created": MessageCreated,
+    "message.updated": MessageUpdated,
+    "mention.created": MentionCreated,
+    "receipt.updated": ReceiptUpdated,
+    "typing.started": TypingStarted,
+    "conversation.changed": ConversationChanged,
+    "conversation.joined": ConversationJoined,
+    "conversation.left": ConversationLeft,
+    "group.changed": GroupChanged,
+    "invitation.changed": InvitationChanged,
+    "presence.changed": PresenceChanged,
+    "notification.created": NotificationCreated,
+    "notifications.read": NotificationsRead,
+    "friends.changed": FriendsChanged,
+}
+
+# What the channel layer carries beside the JSON text: read by the transport, never sent on.
+ROUTING_KEYS = {"type", "text", "conversation_id", "user_id", "exclude_user_ids", "close_code"}
+
+# Close codes of the socket (the browser's socket.js acts on each).
+CLOSE_RECONNECT = 4000  # reconnect now: the handshake checks the session again
+CLOSE_LAGGING = 4001  # this socket could not keep up and was dropped: reconnect at once and resume
+CLOSE_SIGNED_OUT = 4401  # do not reconnect: sign in again
+CLOSE_TOO_MANY = 4429  # too many open sockets for this person: reconnect later
+
+
+def validation_error(error: ValidationError) -> tuple[str, str]:
+    """(field, sentence) for the first problem pydantic found in a frame."""
+    first = error.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in first.get("loc", ())) or None
+    if first["type"] == "missing":
+        return field, f"The frame needs a “{field}” field."
+    return field, f"The “{field}” field is not valid: {first['msg']}."
+
+
+
+
+def check_outgoing(payload: dict) -> None:
+    """Raise ValueError unless ``payload`` (a decoded event or reply) is declared here, exactly."""
+    model = EVENTS.get(payload.get("type")) or REPLIES.get(payload.get("type"))
+    if model is None:
+        raise ValueError(f"undeclared event type {payload.get('type')!r}")
+    model.model_validate(payload)
+
+
+def json_schema() -> dict:
+    """Every frame, reply and event as JSON Schema (for the API's documentation)."""
+    return {
+        "frames": {name: model.model_json_schema() for name, model in FRAMES.items()},
+        "replies": {name: model.model_json_schema(by_alias=True) for name, model in REPLIES.items()},
+        "events": {name: model.model_json_schema() for name, model in EVENTS.items()},
+    }

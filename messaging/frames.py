@@ -1,0 +1,65 @@
+"""The messaging app's socket frames (see chatsite.protocol for their fields).
+
+Each handler runs in a database thread (chatsite.realtime.call_service): the events its service
+commits are published when it returns, and the dict it returns is sent back to the socket.
+"""
+
+from django.conf import settings
+
+from chatsite import protocol
+from chatsite.realtime import Socket, frame, on_socket_close, on_socket_open
+
+from . import selectors, services
+from .events import render_message
+
+RESUME_PAGE = 200  # messages per history frame; the tab asks again while ``more``
+
+
+@on_socket_open
+def follow_conversations(socket: Socket) -> None:
+    """The chats the socket follows, and the user counted online: one database call."""
+    socket.conversation_ids.update(services.open_socket(user=socket.user))
+
+
+@frame("message.send", rate=lambda: settings.MESSAGE_RATE_LIMIT)
+def send(*, socket: Socket, frame: protocol.MessageSend) -> dict:
+    result = services.send_message(user=socket.user, conversation_id=frame.conversation, body=frame.body,
+                                   client_id=frame.client_id, reply_to_id=frame.reply_to)
+    message = result.message
+    return {"type": "message.ack", "client_id": message.client_id, "conversation": message.conversation_id,
+            "seq": message.seq, "id": message.pk, "duplicate": not result.created}
+
+
+@frame("typing", rate="20/10s")
+def typing(*, socket: Socket, frame: protocol.Typing) -> None:
+    services.notify_typing(user=socket.user, conversation_id=frame.conversation)
+
+
+@frame("read", rate="60/10s")
+def read(*, socket: Socket, frame: protocol.ReadReceipt) -> None:
+    services.mark_read(user=socket.user, conversation_id=frame.conversation, seq=frame.seq)
+
+
+@frame("delivered", rate="60/10s")
+def delivered(*, socket: Socket, frame: protocol.ReadReceipt) -> None:
+    services.mark_delivered(user=socket.user, conversation_id=frame.conversation, seq=frame.seq)
+
+
+@frame("resume", rate="60/10s")
+def resume(*, socket: Socket, frame: protocol.Resume) -> dict:
+    """Everything after the last seq the tab holds, oldest first, in pages of RESUME_PAGE."""
+    user = socket.user
+    membership = selectors.access_membership(user, frame.conversation)
+    messages, more = selectors.list_messages(membership.conversation_id, after_seq=frame.after_seq, limit=RESUME_PAGE)
+    starred = selectors.starred_ids(user, messages)
+    return {
+        "type": "history", "conversation": membership.conversation_id, "after_seq": frame.after_seq, "more": more,
+        "messages": [{"seq": m.seq, "id": m.pk, "client_id": m.client_id if m.sender_id == user.pk else "",
+                      "sender_id": m.sender_id, "html": render_message(m, starred=starred)} for m in messages],
+    }
+
+
+@on_socket_close
+def stop_following(socket: Socket) -> None:
+    services.close_socket(user=socket.user, was_active=socket.state.get("active", True),
+                          conversation_ids=list(socket.conversation_ids))
