@@ -34,8 +34,23 @@ def django_db_modify_db_settings(request, django_db_modify_db_settings):
 
 
 @pytest.fixture(autouse=True)
+def _protocol_kept():
+    """Every event and reply a test makes is declared in chatsite/protocol.py (PROTOCOL_CHECKS):
+    a violation raised inside a socket's handler is also recorded, and fails the test here."""
+    from chatsite import protocol
+
+    protocol.violations.clear()
+    yield
+    assert not protocol.violations, protocol.violations
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache():
-    # Rate limits and presence live in the cache: every test starts from nothing.
+    # Rate limits and presence live in the cache (and the sockets' frame limits in memory): every
+    # test starts from nothing.
+    from chatsite.realtime import frame_limiter
+
+    frame_limiter.reset()
     cache.clear()
     yield
     cache.clear()

@@ -214,6 +214,8 @@ class SocketConsumer(AsyncConsumer):
             self._in_service = False
 
     async def send_json(self, payload: dict) -> None:
+        if settings.PROTOCOL_CHECKS:
+            protocol.enforce("reply", protocol.check_outgoing, payload)
         await self.base_send({"type": "websocket.send", "text": json.dumps(payload)})
 
     async def close(self, code: int) -> None:

@@ -11,6 +11,7 @@ Events and replies forbid fields they do not declare: the test suite checks ever
 (``check_outgoing``), so a field added in code without its declaration here fails a test.
 """
 
+import json
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
@@ -282,6 +283,34 @@ def check_outgoing(payload: dict) -> None:
     if model is None:
         raise ValueError(f"undeclared event type {payload.get('type')!r}")
     model.model_validate(payload)
+
+
+def check_layer_event(event: dict) -> None:
+    """Raise ValueError unless a channel-layer event has only routing keys and, when it carries
+    text for the client, that text is a declared event."""
+    unknown = set(event) - ROUTING_KEYS
+    if unknown:
+        raise ValueError(f"event {event.get('type')!r} has undeclared routing keys {sorted(unknown)}")
+    if "text" in event:
+        payload = json.loads(event["text"])
+        if payload.get("type") != event.get("type"):
+            raise ValueError(f"event {event.get('type')!r} carries the text of {payload.get('type')!r}")
+        check_outgoing(payload)
+    elif not event.get("close_code"):
+        raise ValueError(f"event {event.get('type')!r} has neither text for the client nor a close code")
+
+
+# Set by the test settings (PROTOCOL_CHECKS): every event published and every reply sent is checked
+# against this module; what fails is recorded here (and raised where it was made).
+violations: list[str] = []
+
+
+def enforce(kind: str, check, value) -> None:
+    try:
+        check(value)
+    except (ValueError, ValidationError) as error:
+        violations.append(f"{kind}: {error}")
+        raise AssertionError(f"{kind} outside chatsite/protocol.py: {error}") from None
 
 
 def json_schema() -> dict:

@@ -48,6 +48,10 @@ def conversation_group(conversation_id: int) -> str:
 def publish_on_commit(groups: Iterable[str], event: dict) -> None:
     """Send ``event`` to every channel-layer group in ``groups`` once the transaction commits."""
     groups = list(groups)
+    if settings.PROTOCOL_CHECKS:
+        from . import protocol
+
+        protocol.enforce("event", protocol.check_layer_event, event)
     transaction.on_commit(lambda: _committed(groups, event))
 
 
@@ -292,6 +296,9 @@ class FrameLimiter:
             return True
         entry[1] += 1
         return entry[1] <= limit
+
+    def reset(self) -> None:
+        self._windows.clear()
 
     def _sweep(self, now: float) -> None:
         self._next_sweep = now + 60

@@ -307,6 +307,8 @@ SOCKET_MAX_PER_USER = env.int("SOCKET_MAX_PER_USER", default=20)
 SOCKET_INBOX_SIZE = env.int("SOCKET_INBOX_SIZE", default=500)
 # The largest frame a client may send (a message of MESSAGE_MAX_LENGTH characters fits several times over).
 SOCKET_FRAME_MAX_BYTES = env.int("SOCKET_FRAME_MAX_BYTES", default=65536)
+# Check every event and socket reply against chatsite/protocol.py as it is made (the test suite).
+PROTOCOL_CHECKS = False
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_HTTPS = env.bool("SECURE_HTTPS", default=False)

@@ -22,3 +22,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # One file per test run, so two runs on one machine (a developer and an editor helper) never
     # share, and lock, one test database. pytest-django deletes it at the end.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}  # noqa: F405
+
+# Every event the suite publishes and every reply a socket sends is checked against the protocol.
+PROTOCOL_CHECKS = True
