@@ -3,20 +3,30 @@
 Django's cache API needs three or four round trips to bump a counter on Redis (``add``, then
 ``incr``, which itself checks ``exists`` first, then ``touch``): ~20 % of the server's time under
 a fan-out on PostgreSQL + Redis (py-spy, bench/run.py --profile --profile-config production).
-On Redis this sends INCRBY and EXPIRE in one pipeline, through the client of Django's own Redis
-backend (its ``_cache`` attribute: private, but the only door to its connection pool). Elsewhere
-(the embedded in-memory cache) it uses the portable cache API.
+On Redis this sends INCRBY and EXPIRE in one pipeline, through a redis-py client of its own on the
+cache's server (Django's backend has no public door to its connection pool), under the cache's own
+key names, so the cache API reads the same counters. Elsewhere (the embedded in-memory cache) it
+uses the portable cache API.
 """
 
+from functools import cache as once
+
+import redis
+from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 
 
-def _redis_client():
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        return backend._cache.get_client(write=True)
-    return None
+@once
+def _client_for(location: str) -> redis.Redis:
+    return redis.Redis.from_url(location)
+
+
+def _redis_client() -> redis.Redis | None:
+    if not isinstance(caches["default"], RedisCache):
+        return None
+    location = settings.CACHES["default"]["LOCATION"]
+    return _client_for(location if isinstance(location, str) else location[0])
 
 
 def increment(key: str, delta: int = 1, *, timeout: int, restart_expiry: bool = False) -> int:

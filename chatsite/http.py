@@ -4,7 +4,7 @@ from functools import wraps
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -13,15 +13,20 @@ from .errors import ServiceError
 
 def service_errors(view):
     """Sign-in required; a ServiceError becomes the user's message: plain text for htmx (the page
-    shows it in a toast), a flash message and a redirect back for a plain form post."""
+    shows it in a toast), a flash message and a redirect back for a plain form post, or the JSON
+    error shape for a client that asks for JSON only. Each answer but the redirect carries the
+    error's code (the ``X-Error-Code`` header, and ``code`` in the JSON)."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         try:
             return view(request, *args, **kwargs)
         except ServiceError as error:
+            if request.accepts("application/json") and not request.accepts("text/html"):
+                return JsonResponse({"error": error.as_dict()}, status=error.status, headers={"X-Error-Code": error.code})
             if request.htmx or request.method == "GET":
-                return HttpResponse(error.message, status=error.status, content_type="text/plain; charset=utf-8")
+                return HttpResponse(error.message, status=error.status, content_type="text/plain; charset=utf-8",
+                                    headers={"X-Error-Code": error.code})
             flash.error(request, error.message)
             return redirect(_safe_back(request))
 

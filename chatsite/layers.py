@@ -1,84 +1,126 @@
-"""The embedded channel layer: Channels' in-memory layer without its per-call costs.
+"""The embedded channel layer: one process, in memory, on Channels' public BaseChannelLayer.
 
-``channels.layers.InMemoryChannelLayer`` (4.3) walks every channel and every group membership of
-the process on each ``receive`` and each ``group_send`` to expire old messages, deep-copies the
-event for each recipient and starts an asyncio task per recipient. With thousands of sockets that
-walk alone took half the server's CPU (bench/results: idle-socket shape), and a 20-member fan-out
-paid a task and a deepcopy per member. This layer keeps the same semantics (capacity, expiry,
-groups; no group expiry, see below) with the expiry walk done at most once a second, and delivers a group message to each
-local queue directly, or straight into the consumer's own inbox when it attached one (``attach``). Events are plain dicts of strings and numbers built once per change
-(messaging.events): each recipient gets its own shallow copy, so no consumer can alter another's.
+Channels' own ``InMemoryChannelLayer`` (4.3) walks every channel and every group membership of the
+process on each ``receive`` and ``group_send`` to expire old entries, deep-copies each event per
+recipient and starts an asyncio task per recipient; with thousands of sockets the walk alone took
+half the server's CPU (docs/performance.md). It also expires group memberships a day after they
+were made (``group_expiry``): a socket kept open by its pings then stops hearing its chats.
 
-Production uses channels_redis instead (REDIS_URL); this layer is for one process only.
+This layer keeps the channel-layer contract with none of that:
+- groups are plain sets, and never expire: a socket leaves its groups when it closes
+  (chatsite.consumers cleans up however a socket ends), and a crashed process takes its
+  in-memory groups with it;
+- a consumer may ``attach`` a callback that takes its events straight into its own inbox (no
+  queue and no task wake-up per event and recipient); the consumer decides what a full inbox
+  means (it closes the socket for resume);
+- other channels get a bounded queue (``capacity``); a full one refuses ``send`` (ChannelFull) and
+  misses a ``group_send``, as the specification says; messages older than ``expiry`` are dropped
+  when read.
+Events are plain dicts built once per change (messaging.events): each recipient gets its own
+shallow copy, so no consumer can alter another's.
+
+Production uses channels_redis instead (REDIS_URL).
 """
 
 import asyncio
+import random
+import string
 import time
+from collections import defaultdict, deque
 from collections.abc import Callable
 
 from channels.exceptions import ChannelFull
-from channels.layers import InMemoryChannelLayer
-
-CLEAN_INTERVAL = 1.0  # seconds between expiry walks
+from channels.layers import BaseChannelLayer
 
 
-class LocalChannelLayer(InMemoryChannelLayer):
-    def __init__(self, *args, **kwargs):
-        # No group expiry: Channels' default (a day) drops a live socket, kept open by its pings,
-        # from its groups 24 hours after it joined, and nothing adds it back. Sockets leave their
-        # groups when they close (chatsite.consumers cleans up however a socket ends), and a
-        # crashed process takes its in-memory groups with it.
-        kwargs["group_expiry"] = float("inf")
-        super().__init__(*args, **kwargs)
-        self._next_clean = 0.0
+class LocalChannelLayer(BaseChannelLayer):
+    extensions = ["groups"]
+
+    def __init__(self, expiry=60, capacity=100, channel_capacity=None, **kwargs):
+        super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
+        self.channel_capacity = self.compile_capacities(self.channel_capacity)
+        self.groups: dict[str, set[str]] = defaultdict(set)
+        self._queues: dict[str, deque] = {}
+        self._waiters: dict[str, asyncio.Future] = {}
         self._deliver_to: dict[str, Callable[[dict], None]] = {}
 
+    # --- channels -------------------------------------------------------------------------------
+    async def new_channel(self, prefix="specific."):
+        return f"{prefix}inmemory!{''.join(random.choices(string.ascii_letters, k=12))}"
+
     def attach(self, channel: str, deliver: Callable[[dict], None]) -> None:
-        """Hand this channel's messages straight to ``deliver`` (a consumer putting them in its own
-        inbox, which decides what a full inbox means: chatsite.consumers closes the socket) instead
-        of queueing them for the consumer to read: one queue and one task wake-up less per event
-        and recipient."""
+        """Hand this channel's messages straight to ``deliver`` instead of queueing them."""
         self._deliver_to[channel] = deliver
 
     def detach(self, channel: str) -> None:
         self._deliver_to.pop(channel, None)
+        self._queues.pop(channel, None)
 
-    def _clean_expired(self):
-        now = time.monotonic()
-        if now < self._next_clean:
-            return
-        self._next_clean = now + CLEAN_INTERVAL
-        super()._clean_expired()
-
-    def _put(self, channel: str, message: dict, expires: float) -> None:
+    def _put(self, channel: str, message: dict) -> None:
         deliver = self._deliver_to.get(channel)
         if deliver is not None:
             try:
                 deliver(dict(message))
-            except asyncio.QueueFull:
+            except asyncio.QueueFull:  # a callback with a bounded queue of its own
                 raise ChannelFull(channel) from None
             return
-        queue = self.channels.get(channel)
+        queue = self._queues.get(channel)
         if queue is None:
-            queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
-        try:
-            queue.put_nowait((expires, dict(message)))
-        except asyncio.QueueFull:
-            raise ChannelFull(channel) from None
+            queue = self._queues[channel] = deque()
+        if len(queue) >= self.get_capacity(channel):
+            raise ChannelFull(channel)
+        queue.append((time.monotonic() + self.expiry, dict(message)))
+        waiter = self._waiters.pop(channel, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def send(self, channel, message):
         assert isinstance(message, dict), "message is not a dict"
         self.require_valid_channel_name(channel)
         assert "__asgi_channel__" not in message
-        self._put(channel, message, time.time() + self.expiry)
+        self._put(channel, message)
+
+    async def receive(self, channel):
+        self.require_valid_channel_name(channel)
+        while True:
+            queue = self._queues.get(channel)
+            while queue:
+                expires, message = queue.popleft()
+                if expires >= time.monotonic():
+                    return message
+            waiter = self._waiters.get(channel)
+            if waiter is None or waiter.done():
+                waiter = self._waiters[channel] = asyncio.get_running_loop().create_future()
+            await waiter
+
+    async def flush(self):
+        self.groups.clear()
+        self._queues.clear()
+        self._deliver_to.clear()
+
+    async def close(self):
+        pass
+
+    # --- groups ---------------------------------------------------------------------------------
+    async def group_add(self, group, channel):
+        self.require_valid_group_name(group)
+        self.require_valid_channel_name(channel)
+        self.groups[group].add(channel)
+
+    async def group_discard(self, group, channel):
+        self.require_valid_group_name(group)
+        self.require_valid_channel_name(channel)
+        members = self.groups.get(group)
+        if members is not None:
+            members.discard(channel)
+            if not members:
+                del self.groups[group]
 
     async def group_send(self, group, message):
         assert isinstance(message, dict), "Message is not a dict"
         self.require_valid_group_name(group)
-        self._clean_expired()
-        expires = time.time() + self.expiry
         for channel in list(self.groups.get(group, ())):
             try:
-                self._put(channel, message, expires)
+                self._put(channel, message)
             except ChannelFull:
-                pass  # as the in-memory layer: a full (stuck) socket misses the live push, resume fills in
+                pass  # a full queue misses the live push (the specification); resume fills the gap

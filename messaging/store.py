@@ -126,10 +126,11 @@ def insert_message(*, conversation: Conversation, seq: int, sender, kind: str, b
     (message_id,), = _run("insert", [conversation.pk, seq, sender_id, kind, body, body_html, reply_to_id, client_id,
                                      stored_now, mention_ids])
     _run("advance_conversation", [seq, message_id, stored_now, conversation.pk])
-    message = Message(id=message_id, conversation=conversation, seq=seq, sender=sender, kind=kind, body=body,
-                      body_html=body_html, reply_to=reply_to, client_id=client_id, created_at=now,
-                      mention_ids=mention_ids)
-    message._state.adding = False
+    # As the ORM would load the row (Model.from_db): a saved instance, not one to insert.
+    message = _loaded(Message, id=message_id, conversation_id=conversation.pk, seq=seq, sender_id=sender_id, kind=kind,
+                      body=body, body_html=body_html, reply_to_id=reply_to_id, client_id=client_id, created_at=now,
+                      edited_at=None, deleted_at=None, mention_ids=mention_ids)
+    message.conversation, message.sender, message.reply_to = conversation, sender, reply_to
     return message
 
 

@@ -1,6 +1,7 @@
 """The embedded channel layer: groups, capacity and the consumers' own inboxes."""
 
 import asyncio
+import time
 
 import pytest
 from channels.exceptions import ChannelFull
@@ -20,7 +21,8 @@ async def test_group_messages_reach_every_member_each_with_its_own_copy():
     await layer.group_discard("conversation.1", b)
     await layer.group_send("conversation.1", {"type": "x"})
     assert (await layer.receive(a))["type"] == "x"
-    assert not layer.channels.get(b)
+    with pytest.raises(asyncio.TimeoutError):  # b left the group: nothing for it
+        await asyncio.wait_for(layer.receive(b), timeout=0.05)
 
 
 async def test_an_attached_inbox_gets_events_directly_and_a_full_one_drops_them():
@@ -39,3 +41,14 @@ async def test_an_attached_inbox_gets_events_directly_and_a_full_one_drops_them(
     layer.detach(channel)
     await layer.group_send("user.7", {"type": "queued"})  # detached: back to the channel queue
     assert (await layer.receive(channel))["type"] == "queued"
+
+
+async def test_group_membership_never_expires_and_old_queued_messages_do(monkeypatch):
+    layer = LocalChannelLayer(expiry=60)
+    channel = await layer.new_channel()
+    await layer.group_add("conversation.9", channel)
+    await layer.group_send("conversation.9", {"type": "stale"})
+    later = time.monotonic() + 86_401
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    await layer.group_send("conversation.9", {"type": "fresh"})  # a day on, still a member
+    assert (await layer.receive(channel))["type"] == "fresh"  # the stale one expired unread

@@ -205,3 +205,12 @@ def _page_for(user, conversation):
     client = Client()
     client.force_login(user)
     return client.get(reverse("conversation", args=[conversation.pk])).content.decode()
+
+
+def test_a_refused_request_carries_the_error_code(client, alice, bob):
+    chat = services.get_or_create_direct_conversation(user=alice, other_id=bob.pk)
+    client.force_login(make_user("eve"))
+    response = client.post(f"/c/{chat.pk}/send/", {"body": "hi"}, HTTP_HX_REQUEST="true")
+    assert (response.status_code, response["X-Error-Code"]) == (404, "not_member")
+    response = client.post(f"/c/{chat.pk}/send/", {"body": "hi"}, HTTP_ACCEPT="application/json")
+    assert response.json()["error"]["code"] == "not_member" and response.json()["error"]["message"]
