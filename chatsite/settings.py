@@ -90,6 +90,10 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "chatsite.context_processors.site",
+                # The app shell's data, each from the app that owns it, queried only when shown.
+                "accounts.context_processors.notifications",
+                "messaging.context_processors.sidebar",
+                "groups.context_processors.invitations",
             ],
         },
     },

@@ -176,6 +176,11 @@ def reaction_summary(message: Message) -> list[dict]:
     reactions = getattr(message, "reaction_list", None)
     if reactions is None:  # a single message fetched without with_reactions_and_files
         reactions = list(message.reactions.select_related("user").order_by("created_at"))
+    return summarize_reactions(reactions)
+
+
+def summarize_reactions(reactions) -> list[dict]:
+    """reaction_summary of reactions already fetched (with their users): no query."""
     groups: dict[str, list] = defaultdict(list)
     for reaction in reactions:
         groups[reaction.emoji].append(reaction.user)
