@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.mfa",
+    "chatsite",  # its system checks of the settings below (chatsite/checks.py)
     "accounts",
     "messaging",
     "groups",
