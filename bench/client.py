@@ -242,7 +242,7 @@ async def phase_latency(spec, proto):
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    gaps = sum(1 for x, y in zip(seqs_b, seqs_b[1:]) if x is not None and y is not None and y != x + 1)
+    gaps = sum(1 for x, y in zip(seqs_b, seqs_b[1:], strict=False) if x is not None and y is not None and y != x + 1)
     return {"phase": "latency", "members": 2, "sent": sent, "lost": lost, "errors": len(errors),
             "error_samples": errors[:3], "seq_gaps": gaps, "upstreams": upstreams,
             "e2e_ms": benchlib.summ_ms(e2e), "ack_ms": benchlib.summ_ms(ack), "echo_ms": benchlib.summ_ms(echo),

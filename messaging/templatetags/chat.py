@@ -37,7 +37,8 @@ def reaction_choices():
     return REACTION_CHOICES.items()
 
 
-COMPOSER_EMOJI = "😀 😂 😊 😍 😎 🤔 😅 😢 😮 😡 👍 👎 👏 🙏 💪 👋 ❤️ 🔥 🎉 ✅ ❌ ⭐ ☕ 🍕".split()
+COMPOSER_EMOJI = ["😀", "😂", "😊", "😍", "😎", "🤔", "😅", "😢", "😮", "😡", "👍", "👎", "👏", "🙏", "💪", "👋", "❤️", "🔥",
+                  "🎉", "✅", "❌", "⭐", "☕", "🍕"]
 
 
 @register.simple_tag
