@@ -18,12 +18,12 @@ itself. Percentiles are benchlib's nearest-rank ones.
 
 import asyncio
 import itertools
-from collections import Counter
 import json
 import os
 import resource
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from websockets.asyncio.client import connect
@@ -235,7 +235,7 @@ async def phase_latency(spec, proto):
             e2e.append(got["b"] - t0)
             ack.append(got["a_ack"] - t0)
             echo.append(got["a_echo"] - t0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             lost += 1
     cpu = meter.stop()
     await close_all([a, b])
@@ -332,7 +332,7 @@ async def phase_fanout(spec, proto):
                 t_ack, _ = await asyncio.wait_for(asyncio.gather(f_ack, f_echo), 10)
                 ack_lat.append(t_ack - t0)
                 ctr["ok"] += 1
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 ctr["timeouts"] += 1
             except RuntimeError:
                 ctr["errors"] += 1

@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
-from chatsite import ratelimit
 from accounts.models import Block, User
-from chatsite.ids import require_id
+from chatsite import ratelimit
 from chatsite.errors import InvalidInput, NotAllowed, NotFound
+from chatsite.ids import require_id
 from chatsite.realtime import conversation_group, publish_on_commit, user_group
 from messaging import events as message_events
 from messaging.models import Conversation, Membership

@@ -14,10 +14,10 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import User
 from chatsite import ratelimit
-from chatsite.ids import parse_id, require_id
 from chatsite.errors import ErrorCode, InvalidInput, NotAllowed, NotFound, ServiceError
-from chatsite.text import clean_text
+from chatsite.ids import parse_id, require_id
 from chatsite.realtime import after_commit_and_publish, conversation_group, publish_on_commit, user_group
+from chatsite.text import clean_text
 
 from . import events, store
 from .models import Attachment, Conversation, Membership, Mention, Message, Reaction, Star
