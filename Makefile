@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev migrate check clean bench
+.PHONY: run test lint install install-dev migrate check clean bench
 
 $(PY):
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -34,6 +34,12 @@ run: install
 
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# `ruff check` with ruff.toml's rules (CI runs it before the tests). `make lint RUFF_ARGS=--fix`
+# applies the safe fixes.
+RUFF_ARGS ?=
+lint: install-dev
+	$(VENV)/bin/ruff check $(RUFF_ARGS) .
 
 check: install
 	$(PY) manage.py check

@@ -11,8 +11,8 @@ from chatsite.http import service_errors
 from messaging.selectors import search_people
 
 from . import selectors, services
-from .services import digests
 from .forms import DeleteAccountForm, ProfileForm, SettingsForm
+from .services import digests
 
 
 @login_required

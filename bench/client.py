@@ -18,12 +18,12 @@ itself. Percentiles are benchlib's nearest-rank ones.
 
 import asyncio
 import itertools
-from collections import Counter
 import json
 import os
 import resource
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from websockets.asyncio.client import connect
@@ -235,14 +235,14 @@ async def phase_latency(spec, proto):
             e2e.append(got["b"] - t0)
             ack.append(got["a_ack"] - t0)
             echo.append(got["a_echo"] - t0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             lost += 1
     cpu = meter.stop()
     await close_all([a, b])
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    gaps = sum(1 for x, y in zip(seqs_b, seqs_b[1:]) if x is not None and y is not None and y != x + 1)
+    gaps = sum(1 for x, y in zip(seqs_b, seqs_b[1:], strict=False) if x is not None and y is not None and y != x + 1)
     return {"phase": "latency", "members": 2, "sent": sent, "lost": lost, "errors": len(errors),
             "error_samples": errors[:3], "seq_gaps": gaps, "upstreams": upstreams,
             "e2e_ms": benchlib.summ_ms(e2e), "ack_ms": benchlib.summ_ms(ack), "echo_ms": benchlib.summ_ms(echo),
@@ -332,7 +332,7 @@ async def phase_fanout(spec, proto):
                 t_ack, _ = await asyncio.wait_for(asyncio.gather(f_ack, f_echo), 10)
                 ack_lat.append(t_ack - t0)
                 ctr["ok"] += 1
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 ctr["timeouts"] += 1
             except RuntimeError:
                 ctr["errors"] += 1

@@ -312,7 +312,7 @@ def plot(results, path):
         vals = [(g(r[2], key, "deliveries_per_s") if key else g(r[2], "fanout20", "accepted_per_s")) or 0 for r in rs]
         xs = [j + (i - 1) * width for j in range(len(rs))]
         bars = ax.bar(xs, vals, width, label=name)
-        for b, v in zip(bars, vals):
+        for b, v in zip(bars, vals, strict=True):
             if v:
                 ax.annotate(f"{v:,.0f}", (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=6, rotation=90)
     ax.set_yscale("log")

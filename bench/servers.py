@@ -81,10 +81,9 @@ class Stack:
 
     def spawn(self, name, cmd, env=None, cwd=None, port=None) -> Proc:
         log_path = self.tmp / f"{name}.log"
-        log = open(log_path, "ab")
-        popen = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
-        log.close()
+        with open(log_path, "ab") as log:
+            popen = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
         proc = Proc(name, popen, log_path, port)
         self.procs.append(proc)
         return proc

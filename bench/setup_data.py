@@ -98,7 +98,7 @@ def cmd_users(spec: dict) -> dict:
             conversation = create_group(user=users[0], title=f"Bench {s['name']}", member_ids=[u.pk for u in users[1:]])
         cookies = make_sessions(users)
         out["sets"][s["name"]] = {"conversation": conversation.pk,
-                                  "users": [{"id": u.pk, "cookie": c} for u, c in zip(users, cookies)]}
+                                  "users": [{"id": u.pk, "cookie": c} for u, c in zip(users, cookies, strict=True)]}
         out["timings"][s["name"]] = round(time.perf_counter() - t0, 3)
     idle = int(spec.get("idle", 0))
     if idle:
@@ -161,7 +161,7 @@ def cmd_pages(spec: dict) -> dict:
             inserted += len(pending)
             pending = []
 
-    for ci, (conv, partner) in enumerate(zip(conversations, partners)):
+    for ci, (conv, partner) in enumerate(zip(conversations, partners, strict=True)):
         for seq in range(1, per_conv + 1):
             k = (seq * 7 + ci) % len(BODIES)
             pending.append(Message(conversation_id=conv.pk, seq=seq, sender_id=owner.pk if seq % 2 else partner.pk,

@@ -8,6 +8,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 # Django must be set up before anything imports models (the consumers do).
 django_asgi_app = get_asgi_application()
 
+from chatsite.checks import raise_for_bad_settings  # noqa: E402
+
+raise_for_bad_settings()  # uvicorn runs no system checks: a bad setting stops the start here
+
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chatsite.routing import websocket_urlpatterns  # noqa: E402

@@ -1,18 +1,36 @@
 """A fixed-window counter in the shared cache (Redis in production, so limits hold across processes)."""
 
+import re
 import time
+from functools import lru_cache
 
 from .counters import increment
 from .errors import RateLimited
 
-_UNITS = {"s": 1, "m": 60, "h": 3600}
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_RATE = re.compile(r"(\d+)/(\d*)([smhd])")
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
-    """"30/10s" -> (30 requests, 10 seconds); "5/m" -> (5, 60)."""
-    count, period = rate.split("/")
-    digits = "".join(ch for ch in period if ch.isdigit()) or "1"
-    return int(count), int(digits) * _UNITS[period[-1]]
+    """"30/10s" -> (30 requests, 10 seconds); "5/m" -> (5, 60). Anything else raises ValueError
+    (chatsite.checks reports a bad rate setting at start with this message)."""
+    if not isinstance(rate, str):
+        raise ValueError(_NOT_A_RATE % {"rate": repr(rate)})
+    return _parse_rate(rate)
+
+
+_NOT_A_RATE = '%(rate)s is not a rate: write a count per window, e.g. "30/10s", "5/m" or "100/h" (units: s, m, h, d)'
+
+
+@lru_cache(maxsize=256)  # every rate-limited action parses its rate
+def _parse_rate(rate: str) -> tuple[int, int]:
+    match = _RATE.fullmatch(rate)
+    if match is None:
+        raise ValueError(_NOT_A_RATE % {"rate": repr(rate)})
+    count, digits, unit = match.groups()
+    if int(count) < 1 or (digits and int(digits) < 1):
+        raise ValueError(f"{rate!r} is not a rate: the count and the window must be at least 1")
+    return int(count), int(digits or 1) * _UNITS[unit]
 
 
 def hit(scope: str, key: object, rate: str, message: str = "You are doing that too often. Please wait a moment.") -> None:

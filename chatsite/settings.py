@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.mfa",
+    "chatsite",  # its system checks of the settings below (chatsite/checks.py)
     "accounts",
     "messaging",
     "groups",
@@ -90,6 +91,10 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "chatsite.context_processors.site",
+                # The app shell's data, each from the app that owns it, queried only when shown.
+                "accounts.context_processors.notifications",
+                "messaging.context_processors.sidebar",
+                "groups.context_processors.invitations",
             ],
         },
     },

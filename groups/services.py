@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
-from chatsite import ratelimit
 from accounts.models import Block, User
-from chatsite.ids import require_id
+from chatsite import ratelimit
 from chatsite.errors import InvalidInput, NotAllowed, NotFound
+from chatsite.ids import require_id
 from chatsite.realtime import conversation_group, publish_on_commit, user_group
 from messaging import events as message_events
 from messaging.models import Conversation, Membership
@@ -149,7 +149,7 @@ def update_group(*, user: User, conversation_id, title: str, description: str = 
     conversation = Conversation.objects.select_for_update().get(pk=membership.conversation_id)
     title, description = _clean_title(title), _clean_description(description)
     policies = {"post_policy": post_policy, "invite_policy": invite_policy, "mention_all_policy": mention_all_policy}
-    for field, value in policies.items():
+    for value in policies.values():
         if value is not None and value not in Conversation.Policy.values:
             raise InvalidInput("That setting has no such choice.")
     changes = []

@@ -13,7 +13,7 @@ has only its "⋯" disclosure, and static/js/chat.js fills it on first open from
 ``<template id="message-menu">`` of the page (messaging/partials/message_menu.html).
 """
 
-from functools import lru_cache
+from functools import cache
 from html import escape
 
 from django.template.loader import render_to_string
@@ -25,7 +25,7 @@ from .models import Message
 _PLACEHOLDER = 987654321
 
 
-@lru_cache(maxsize=None)
+@cache
 def _url_pattern(name: str) -> str:
     """``reverse`` once per process; per message only the id is filled in."""
     return reverse(name, args=[_PLACEHOLDER]).replace(str(_PLACEHOLDER), "{}")

@@ -4,12 +4,11 @@ that the thing exists."""
 from collections import defaultdict
 
 from django.db.models import Q, prefetch_related_objects
-
-from accounts.models import User
-from accounts import selectors as account_selectors
-from accounts.services import presence
 from django.utils.translation import gettext as _
 
+from accounts import selectors as account_selectors
+from accounts.models import User
+from accounts.services import presence
 from chatsite.errors import ErrorCode, NotFound
 from chatsite.ids import parse_id
 
@@ -176,6 +175,11 @@ def reaction_summary(message: Message) -> list[dict]:
     reactions = getattr(message, "reaction_list", None)
     if reactions is None:  # a single message fetched without with_reactions_and_files
         reactions = list(message.reactions.select_related("user").order_by("created_at"))
+    return summarize_reactions(reactions)
+
+
+def summarize_reactions(reactions) -> list[dict]:
+    """reaction_summary of reactions already fetched (with their users): no query."""
     groups: dict[str, list] = defaultdict(list)
     for reaction in reactions:
         groups[reaction.emoji].append(reaction.user)

@@ -30,12 +30,12 @@ def user_for_unsubscribe_token(token: str) -> User | None:
 
 def unread_summary(user: User) -> list[tuple[str, int]]:
     """(chat title, unread count) for the user's unmuted chats with news since the last digest."""
+    from messaging.html import conversation_title
     from messaging.selectors import list_conversations
-    from messaging.templatetags.chat import entry_title
 
     since = user.digest_sent_at
     return [
-        (entry_title(entry), entry.unread_count)
+        (conversation_title(entry), entry.unread_count)
         for entry in list_conversations(user, limit=500)
         if entry.unread_count and not entry.muted and (since is None or entry.conversation.last_activity_at > since)
     ]

@@ -2,13 +2,13 @@
 
 import asyncio
 import json
+from importlib import import_module
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from importlib import import_module
 
 from chatsite.asgi import application
 from conftest import make_user

@@ -5,8 +5,8 @@ import pytest
 from chatsite.errors import InvalidInput
 from conftest import make_user
 from messaging import selectors, services
-from messaging.models import Message
 from messaging.html import render_conversation_entry, render_message_item
+from messaging.models import Message
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class ChatsiteConfig(AppConfig):
+    """The project package as an app, for its system checks (no models)."""
+
+    name = "chatsite"
+
+    def ready(self):
+        from django.core import checks
+
+        from .checks import TAG, check_settings
+
+        checks.register(check_settings, TAG)

@@ -1,0 +1,139 @@
+"""System checks of the project's own settings.
+
+A bad value fails at start: ``manage.py check`` and every command that runs the checks (``migrate``,
+so ``make run`` and the Procfile's release step), and the ASGI application's import
+(``raise_for_bad_settings`` in chatsite/asgi.py) — not at the first request that reads it.
+
+To check a new setting, add a row to ``SETTINGS``: a new id (never reuse one), the setting's name,
+a validator (a function that raises ValueError with a sentence saying what is wrong) and a hint
+saying what a good value looks like.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+from .ratelimit import parse_rate
+
+TAG = "settings"
+
+
+# --- validators: each raises ValueError saying what is wrong --------------------------------------
+def whole_number(minimum: int) -> Callable[[Any], None]:
+    def validate(value) -> None:
+        # bool is an int in Python: True would pass as 1.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{value!r} is not a whole number")
+        if value < minimum:
+            raise ValueError(f"{value!r} is less than {minimum}")
+
+    return validate
+
+
+positive_int = whole_number(1)
+
+
+def rate(value) -> None:
+    parse_rate(value)
+
+
+def rates(value) -> None:
+    """A mapping of names (e.g. frame types) to rates."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{value!r} is not a mapping of names to rates")
+    for name, each in value.items():
+        try:
+            parse_rate(each)
+        except ValueError as error:
+            raise ValueError(f"{name!r}: {error}") from None
+
+
+def http_url(value) -> None:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a URL")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise ValueError(f"{value!r} is not a URL") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ValueError(f"{value!r} is not an http:// or https:// URL with a host name")
+    if parts.query or parts.fragment:
+        # Paths are appended to it (the digest's links).
+        raise ValueError(f"{value!r} has a query or a fragment")
+
+
+_ICE_SCHEMES = ("stun", "stuns", "turn", "turns")
+
+
+def ice_servers(value) -> None:
+    """What the browser's RTCPeerConnection accepts as ``iceServers``; it refuses the whole list
+    (and so every call) for one bad entry."""
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"{value!r} is not a list of servers")
+    for number, server in enumerate(value, start=1):
+        if not isinstance(server, dict) or "urls" not in server:
+            raise ValueError(f"server {number} ({server!r}) is not an object with \"urls\"")
+        urls = server["urls"]
+        urls = [urls] if isinstance(urls, str) else urls
+        if not isinstance(urls, list | tuple) or not urls or not all(isinstance(url, str) for url in urls):
+            raise ValueError(f"server {number}: \"urls\" is not a URL or a non-empty list of URLs")
+        for url in urls:
+            scheme = url.partition(":")[0]
+            if scheme not in _ICE_SCHEMES or not url.partition(":")[2]:
+                raise ValueError(f"server {number}: {url!r} is not a stun:, stuns:, turn: or turns: URL")
+            if scheme.startswith("turn") and not (isinstance(server.get("username"), str)
+                                                  and isinstance(server.get("credential"), str)):
+                raise ValueError(f"server {number}: a TURN server needs \"username\" and \"credential\"")
+
+
+# --- the table ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SettingRule:
+    id: str
+    setting: str
+    validate: Callable[[Any], object]
+    hint: str
+
+
+SETTINGS: tuple[SettingRule, ...] = (
+    SettingRule("chatsite.E001", "MESSAGE_RATE_LIMIT", rate,
+                'Set MESSAGE_RATE_LIMIT to a count per window, e.g. "30/10s", "5/m" or "100/h".'),
+    SettingRule("chatsite.E002", "MESSAGE_MAX_LENGTH", positive_int,
+                "Set MESSAGE_MAX_LENGTH to the longest message in characters, e.g. 4000."),
+    SettingRule("chatsite.E003", "GROUP_MAX_MEMBERS", positive_int,
+                "Set GROUP_MAX_MEMBERS to the largest group allowed, e.g. 256."),
+    SettingRule("chatsite.E004", "DIGEST_AFTER_MINUTES", positive_int,
+                "Set DIGEST_AFTER_MINUTES to the minutes offline before a digest is sent, e.g. 60."),
+    SettingRule("chatsite.E005", "SOCKET_DATABASE_THREADS", positive_int,
+                "Set SOCKET_DATABASE_THREADS to 1 or more (1 on SQLite)."),
+    SettingRule("chatsite.E006", "ICE_SERVERS", ice_servers,
+                'Set ICE_SERVERS to a JSON list such as [{"urls": ["stun:stun.example.com:3478"]}, '
+                '{"urls": "turn:turn.example.com:3478", "username": "u", "credential": "p"}], or [] for none.'),
+    SettingRule("chatsite.E007", "SITE_URL", http_url,
+                "Set SITE_URL to the site's public address, e.g. https://chat.example.com."),
+)
+
+
+def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    errors = []
+    for rule in SETTINGS:
+        if not hasattr(settings, rule.setting):
+            errors.append(checks.Error(f"The {rule.setting} setting is missing.", hint=rule.hint, id=rule.id))
+            continue
+        try:
+            rule.validate(getattr(settings, rule.setting))
+        except ValueError as error:
+            errors.append(checks.Error(f"{rule.setting} is not valid: {error}.", hint=rule.hint, id=rule.id))
+    return errors
+
+
+def raise_for_bad_settings() -> None:
+    """For servers that start without a management command (uvicorn, daphne)."""
+    if errors := check_settings():
+        raise ImproperlyConfigured("\n".join(f"{error.id}: {error.msg} HINT: {error.hint}" for error in errors))

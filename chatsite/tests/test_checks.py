@@ -1,0 +1,115 @@
+"""A bad setting fails at start with its check id and a hint, not at the first request that reads it."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.checks import run_checks
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import override_settings
+
+from chatsite.checks import TAG, raise_for_bad_settings
+from chatsite.ratelimit import parse_rate
+
+ROOT = Path(__file__).resolve().parents[2]
+TURN = {"urls": "turn:turn.example.com:3478", "username": "u", "credential": "p"}
+
+
+def _ids() -> list[str]:
+    return [message.id for message in run_checks(tags=[TAG])]
+
+
+@pytest.mark.parametrize("rate, parsed", [("30/10s", (30, 10)), ("5/m", (5, 60)), ("100/h", (100, 3600)),
+                                          ("1/d", (1, 86400)), ("1000000/s", (1000000, 1))])
+def test_rates_parse(rate, parsed):
+    assert parse_rate(rate) == parsed
+
+
+@pytest.mark.parametrize("rate", ["30 per 10s", "0/s", "30/10x", "30/0s", "30/", "/s", "30", " 30/s", "-1/s",
+                                  "30/10s/key", "", None, 30, ["30/s"]])
+def test_bad_rates_raise_a_clear_value_error(rate):
+    with pytest.raises(ValueError, match="is not a rate"):
+        parse_rate(rate)
+
+
+def test_the_defaults_pass():
+    assert _ids() == []
+    call_command("check")
+
+
+@pytest.mark.parametrize("setting, value, error_id", [
+    ("MESSAGE_RATE_LIMIT", "30 per 10s", "chatsite.E001"),
+    ("MESSAGE_RATE_LIMIT", "0/s", "chatsite.E001"),
+    ("MESSAGE_RATE_LIMIT", "30/10x", "chatsite.E001"),
+    ("MESSAGE_MAX_LENGTH", 0, "chatsite.E002"),
+    ("MESSAGE_MAX_LENGTH", "4000", "chatsite.E002"),
+    ("GROUP_MAX_MEMBERS", -3, "chatsite.E003"),
+    ("GROUP_MAX_MEMBERS", True, "chatsite.E003"),
+    ("DIGEST_AFTER_MINUTES", 0, "chatsite.E004"),
+    ("DIGEST_AFTER_MINUTES", 1.5, "chatsite.E004"),
+    ("SOCKET_DATABASE_THREADS", 0, "chatsite.E005"),
+    ("ICE_SERVERS", {"urls": "stun:stun.example.com"}, "chatsite.E006"),
+    ("ICE_SERVERS", ["stun:stun.example.com"], "chatsite.E006"),
+    ("ICE_SERVERS", [{"url": "stun:stun.example.com"}], "chatsite.E006"),
+    ("ICE_SERVERS", [{"urls": []}], "chatsite.E006"),
+    ("ICE_SERVERS", [{"urls": "https://stun.example.com"}], "chatsite.E006"),
+    ("ICE_SERVERS", [{"urls": ["turn:turn.example.com"]}], "chatsite.E006"),  # no credentials
+    ("SITE_URL", "chat.example.com", "chatsite.E007"),
+    ("SITE_URL", "ftp://chat.example.com", "chatsite.E007"),
+    ("SITE_URL", "https://", "chatsite.E007"),
+    ("SITE_URL", "https://[::1", "chatsite.E007"),
+    ("SITE_URL", "https://chat.example.com/?x=1", "chatsite.E007"),
+    ("SITE_URL", None, "chatsite.E007"),
+])
+def test_each_bad_setting_gives_its_error(setting, value, error_id):
+    with override_settings(**{setting: value}):
+        assert _ids() == [error_id]
+        with pytest.raises(SystemCheckError, match=error_id):
+            call_command("check")
+        with pytest.raises(ImproperlyConfigured, match=error_id):
+            raise_for_bad_settings()
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("ICE_SERVERS", []),
+    ("ICE_SERVERS", [{"urls": ["stun:stun.example.com:3478", "stuns:stun.example.com"]}, TURN]),
+    ("ICE_SERVERS", ({"urls": "stun:[2001:db8::1]:3478"},)),
+    ("SITE_URL", "https://example.com/chat/"),
+    ("SITE_URL", "http://127.0.0.1:8000"),
+    ("MESSAGE_RATE_LIMIT", "1/h"),
+    ("SOCKET_DATABASE_THREADS", 1),
+])
+def test_good_values_pass(setting, value):
+    with override_settings(**{setting: value}):
+        assert _ids() == []
+
+
+def test_a_missing_setting_is_reported(settings):
+    del settings.DIGEST_AFTER_MINUTES
+    assert _ids() == ["chatsite.E004"]
+
+
+def test_check_tells_the_operator_which_setting_and_what_fits():
+    with override_settings(MESSAGE_RATE_LIMIT="30 per 10s"), pytest.raises(SystemCheckError) as failure:
+        call_command("check")
+    text = str(failure.value)
+    assert "MESSAGE_RATE_LIMIT" in text and "'30 per 10s'" in text and 'e.g. "30/10s"' in text
+
+
+def _start(*args, **environ) -> subprocess.CompletedProcess:
+    # The operator's path: environment -> chatsite.settings (not the test settings) -> the checks.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatsite.settings", **environ}
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_a_malformed_rate_in_the_environment_stops_check_and_the_asgi_server(tmp_path):
+    bad = {"MESSAGE_RATE_LIMIT": "30 per 10s", "VAR_DIR": str(tmp_path)}
+    check = _start("manage.py", "check", **bad)
+    assert check.returncode != 0 and "chatsite.E001" in check.stderr
+    server = _start("-c", "import chatsite.asgi", **bad)
+    assert server.returncode != 0 and "ImproperlyConfigured: chatsite.E001" in server.stderr
+    assert _start("-c", "import chatsite.asgi", VAR_DIR=str(tmp_path)).returncode == 0
