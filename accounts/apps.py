@@ -28,10 +28,11 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self):
-        from . import frames  # noqa: F401 (registers the app's socket frames)
         from allauth.account.signals import password_changed, password_reset, password_set
         from django.contrib.auth.signals import user_logged_out
         from django.db.models.signals import post_save
+
+        from . import frames  # noqa: F401 (registers the app's socket frames)
 
         # Signing out closes this browser session's WebSockets at once.
         user_logged_out.connect(close_sockets_of_session, dispatch_uid="accounts.close_sockets_of_session")

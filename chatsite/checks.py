@@ -117,6 +117,13 @@ SETTINGS: tuple[SettingRule, ...] = (
                 '{"urls": "turn:turn.example.com:3478", "username": "u", "credential": "p"}], or [] for none.'),
     SettingRule("chatsite.E007", "SITE_URL", http_url,
                 "Set SITE_URL to the site's public address, e.g. https://chat.example.com."),
+    SettingRule("chatsite.E008", "SOCKET_MAX_PER_USER", positive_int,
+                "Set SOCKET_MAX_PER_USER to the open sockets (tabs, devices) one person may have per process, e.g. 20."),
+    SettingRule("chatsite.E009", "SOCKET_INBOX_SIZE", whole_number(10),
+                "Set SOCKET_INBOX_SIZE to the events a socket may have waiting before it is closed for resume, "
+                "at least 10 (e.g. 500)."),
+    SettingRule("chatsite.E010", "SOCKET_FRAME_MAX_BYTES", whole_number(4096),
+                "Set SOCKET_FRAME_MAX_BYTES to the largest frame a client may send, at least 4096 (e.g. 65536)."),
 )
 
 

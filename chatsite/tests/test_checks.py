@@ -64,6 +64,9 @@ def test_the_defaults_pass():
     ("SITE_URL", "https://[::1", "chatsite.E007"),
     ("SITE_URL", "https://chat.example.com/?x=1", "chatsite.E007"),
     ("SITE_URL", None, "chatsite.E007"),
+    ("SOCKET_MAX_PER_USER", 0, "chatsite.E008"),
+    ("SOCKET_INBOX_SIZE", 2, "chatsite.E009"),
+    ("SOCKET_FRAME_MAX_BYTES", 100, "chatsite.E010"),
 ])
 def test_each_bad_setting_gives_its_error(setting, value, error_id):
     with override_settings(**{setting: value}):
