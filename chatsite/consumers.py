@@ -117,6 +117,7 @@ class SocketConsumer(AsyncConsumer):
         self._task = asyncio.current_task()
         self._lagging = False
         self._in_service = False  # a service call must run to its end: its events go out after it
+        self._cancelling = False
         self._events_waiting = 0
         inbox = self._inbox = asyncio.Queue()
         frames_ahead = asyncio.Semaphore(_PENDING_FRAMES)
@@ -174,15 +175,20 @@ class SocketConsumer(AsyncConsumer):
         """An event for this socket, from the layer. Past the inbox's bound, the socket is dropped
         (CLOSE_LAGGING) instead of the event: a stuck socket costs neither memory nor other people's
         latency, and its tab resumes from the last seq it holds."""
-        if self._lagging:
-            return
-        if self._events_waiting >= settings.SOCKET_INBOX_SIZE:
+        if not self._lagging:
+            if self._events_waiting < settings.SOCKET_INBOX_SIZE:
+                self._events_waiting += 1
+                self._inbox.put_nowait((event, None))
+                return
             self._lagging = True
-            if not self._in_service:  # the loop may be stuck sending to a client that does not read
-                self._task.cancel()
-            return
-        self._events_waiting += 1
-        self._inbox.put_nowait((event, None))
+        self._stop_lagging_socket()
+
+    def _stop_lagging_socket(self) -> None:
+        """Cancel the socket's loop, which may be stuck sending to a client that does not read; a
+        service call in progress is let finish first (what it committed must be published)."""
+        if self._lagging and not self._in_service and not self._cancelling:
+            self._cancelling = True
+            self._task.cancel()
 
     async def _close_quickly(self, code: int) -> None:
         """Close without waiting on a client that does not read (its send buffer may be full)."""
@@ -212,6 +218,7 @@ class SocketConsumer(AsyncConsumer):
             return await call_service(service, **kwargs)
         finally:
             self._in_service = False
+            self._stop_lagging_socket()
 
     async def send_json(self, payload: dict) -> None:
         if settings.PROTOCOL_CHECKS:
@@ -235,6 +242,7 @@ class SocketConsumer(AsyncConsumer):
         _sockets_per_user[user.pk] += 1
         session = self.scope.get("session")
         self.socket = Socket(user=user, session_key=session.session_key if session is not None else None)
+        self.opened = True  # from here on, the close hooks undo whatever the open hooks did
         # The user's own groups first, the list of chats second: a removal published in between
         # then still reaches this socket (as conversation.left) instead of being missed.
         groups = [user_group(user.pk)] + ([session_group(self.socket.session_key)] if self.socket.session_key else [])
@@ -244,7 +252,6 @@ class SocketConsumer(AsyncConsumer):
         await self._service(run_open_hooks, socket=self.socket)
         for conversation_id in self.socket.conversation_ids:
             await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
-        self.opened = True
         await self.base_send({"type": "websocket.accept"})
         await self.send_json({"type": "hello", "user_id": user.pk})
 
