@@ -46,15 +46,10 @@ def blocker_ids(user_id: int, among) -> set[int]:
 
 
 def can_see_presence(viewer_id: int, person_id: int) -> bool:
-    """Presence is for friends and people who share a chat, never across a block."""
-    from messaging.models import Membership
+    """The profile page's name for accounts.policy.may_see_presence, where the rule lives."""
+    from .policy import may_see_presence  # the policy reads through this module: imported when asked
 
-    if viewer_id == person_id:
-        return True
-    if block_between(viewer_id, person_id):
-        return False
-    return are_friends(viewer_id, person_id) or Membership.objects.filter(
-        user_id=viewer_id, conversation__memberships__user_id=person_id).exists()
+    return may_see_presence(viewer_id, person_id)
 
 
 def list_blocked(user) -> list[User]:

@@ -202,11 +202,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # --- events from the channel layer: the text was serialised once by messaging.events ------
     async def forward(self, event):
-        await self.send(text_data=event["text"])
+        # "exclude_user_ids": people the event must not reach (across a block, accounts.policy).
+        if self.user.pk not in event.get("exclude_user_ids", ()):
+            await self.send(text_data=event["text"])
 
     async def forward_if_member(self, event):
         # A removed member's socket may still have events queued from before it left the group.
-        if event["conversation_id"] in self.conversation_ids:
+        if event["conversation_id"] in self.conversation_ids and self.user.pk not in event.get("exclude_user_ids", ()):
             await self.send(text_data=event["text"])
 
     message_created = forward_if_member
@@ -222,7 +224,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     presence_changed = forward
 
     async def typing_started(self, event):
-        if event["user_id"] != self.user.pk and event["conversation_id"] in self.conversation_ids:
+        if (event["user_id"] != self.user.pk and event["conversation_id"] in self.conversation_ids
+                and self.user.pk not in event.get("exclude_user_ids", ())):
             await self.send(text_data=event["text"])
 
     async def session_ended(self, event):

@@ -54,18 +54,19 @@ def message_updated(message: Message) -> dict:
                   conversation_id=message.conversation_id)
 
 
-def receipt_updated(membership: Membership) -> dict:
+def receipt_updated(membership: Membership, **routing) -> dict:
     return _event("receipt.updated", {
         "conversation": membership.conversation_id,
         "user_id": membership.user_id,
         "read_seq": membership.last_read_seq,
         "delivered_seq": membership.last_delivered_seq,
-    }, conversation_id=membership.conversation_id)
+    }, conversation_id=membership.conversation_id, **routing)
 
 
-def typing(*, conversation_id: int, user) -> dict:
+def typing(*, conversation_id: int, user, **routing) -> dict:
+    """``routing``: ``exclude_user_ids``, the members across a block from the typer (accounts.policy)."""
     return _event("typing.started", {"conversation": conversation_id, "user_id": user.pk, "name": user.first_name or user.username},
-                  user_id=user.pk, conversation_id=conversation_id)
+                  user_id=user.pk, conversation_id=conversation_id, **routing)
 
 
 def conversation_changed(membership: Membership) -> dict:

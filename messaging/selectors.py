@@ -4,12 +4,10 @@ that the thing exists."""
 from collections import defaultdict
 
 from django.db.models import Q, prefetch_related_objects
-
-from accounts.models import User
-from accounts import selectors as account_selectors
-from accounts.services import presence
 from django.utils.translation import gettext as _
 
+from accounts import policy, presence_reads
+from accounts.models import User
 from chatsite.errors import ErrorCode, NotFound
 from chatsite.ids import parse_id
 
@@ -51,6 +49,11 @@ def list_conversation_ids(user) -> list[int]:
     return list(Membership.objects.filter(user=user).values_list("conversation_id", flat=True))
 
 
+def shares_conversation(one_id: int, other_id: int) -> bool:
+    """Whether two people are members of one conversation (any kind); registered with accounts.policy."""
+    return Membership.objects.filter(user_id=one_id, conversation__memberships__user_id=other_id).exists()
+
+
 def list_member_ids(conversation_id: int) -> list[int]:
     return list(Membership.objects.filter(conversation_id=conversation_id).values_list("user_id", flat=True))
 
@@ -72,10 +75,10 @@ def _with_counterparts(user, memberships: list[Membership]) -> list[Membership]:
         for other in (Membership.objects.filter(conversation_id__in=direct_ids).exclude(user=user)
                       .select_related("user")):
             others[other.conversation_id] = other
-    statuses = presence.statuses([o.user_id for o in others.values()]) if others else {}
+    statuses = presence_reads.statuses([o.user_id for o in others.values()]) if others else {}
     if others:  # nobody sees the presence of someone across a block
-        for estranged in account_selectors.blocked_either_way_ids(user.pk):
-            statuses[estranged] = "offline"
+        for estranged in policy.estranged_ids(user.pk):
+            statuses[estranged] = presence_reads.OFFLINE
     for membership in memberships:
         other = others.get(membership.conversation_id)
         membership.counterpart = other.user if other else None
