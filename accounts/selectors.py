@@ -84,3 +84,17 @@ def count_unread_notifications(user_id: int) -> int:
 
 def list_notifications(user, limit: int = 100) -> list[Notification]:
     return list(Notification.objects.filter(recipient=user).select_related("actor").order_by("-updated_at")[:limit])
+
+
+def search_people(user, query: str, limit: int = 20) -> list[User]:
+    query = query.strip().lstrip("@")
+    if not query:
+        return []
+    match = Q(username__istartswith=query) | Q(first_name__istartswith=query) | Q(last_name__istartswith=query)
+    if "@" in query:
+        # A whole address finds its owner; a prefix would let anyone probe for addresses.
+        match |= Q(email__iexact=query)
+    if " " in query:
+        first, _, last = query.partition(" ")
+        match |= Q(first_name__istartswith=first, last_name__istartswith=last.strip())
+    return list(User.objects.filter(match, is_active=True).exclude(pk=user.pk).order_by("first_name", "username")[:limit])

@@ -3,11 +3,11 @@ that the thing exists."""
 
 from collections import defaultdict
 
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.utils.translation import gettext as _
 
 from accounts import policy, presence_reads
-from accounts.models import User
+from accounts.selectors import search_people  # noqa: F401 (where messaging's pages and groups find it)
 from chatsite.errors import ErrorCode, NotFound
 from chatsite.ids import parse_id
 
@@ -205,20 +205,6 @@ def list_starred(user, limit: int = 100) -> list[Message]:
 
 def list_mentions(user, limit: int = 100) -> list[Message]:
     return _list_for_user(user, Mention.objects.filter(user=user).values("message_id"), limit)
-
-
-def search_people(user, query: str, limit: int = 20) -> list[User]:
-    query = query.strip().lstrip("@")
-    if not query:
-        return []
-    match = Q(username__istartswith=query) | Q(first_name__istartswith=query) | Q(last_name__istartswith=query)
-    if "@" in query:
-        # A whole address finds its owner; a prefix would let anyone probe for addresses.
-        match |= Q(email__iexact=query)
-    if " " in query:
-        first, _, last = query.partition(" ")
-        match |= Q(first_name__istartswith=first, last_name__istartswith=last.strip())
-    return list(User.objects.filter(match, is_active=True).exclude(pk=user.pk).order_by("first_name", "username")[:limit])
 
 
 def read_watermarks(conversation_id: int, exclude_user_id: int) -> tuple[int, int]:
