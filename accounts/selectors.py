@@ -97,4 +97,5 @@ def search_people(user, query: str, limit: int = 20) -> list[User]:
     if " " in query:
         first, _, last = query.partition(" ")
         match |= Q(first_name__istartswith=first, last_name__istartswith=last.strip())
-    return list(User.objects.filter(match, is_active=True).exclude(pk=user.pk).order_by("first_name", "username")[:limit])
+    people = User.objects.filter(match, is_active=True).exclude(pk=user.pk)
+    return list(people.order_by("first_name", "username")[:limit])
