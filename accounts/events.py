@@ -9,8 +9,9 @@ def _event(event_type: str, payload: dict, **routing) -> dict:
     return {"type": event_type, "text": json.dumps({"type": event_type, **payload}), **routing}
 
 
-def presence_changed(*, user_id: int, status: str, last_seen: str | None) -> dict:
-    return _event("presence.changed", {"user_id": user_id, "status": status, "last_seen": last_seen})
+def presence_changed(*, user_id: int, status: str, last_seen: str | None, **routing) -> dict:
+    """``routing``: ``exclude_user_ids``, the people across a block who must not hear it."""
+    return _event("presence.changed", {"user_id": user_id, "status": status, "last_seen": last_seen}, **routing)
 
 
 def notification_created(notification, unread: int) -> dict:

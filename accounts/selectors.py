@@ -46,15 +46,10 @@ def blocker_ids(user_id: int, among) -> set[int]:
 
 
 def can_see_presence(viewer_id: int, person_id: int) -> bool:
-    """Presence is for friends and people who share a chat, never across a block."""
-    from messaging.models import Membership
+    """The profile page's name for accounts.policy.may_see_presence, where the rule lives."""
+    from .policy import may_see_presence  # the policy reads through this module: imported when asked
 
-    if viewer_id == person_id:
-        return True
-    if block_between(viewer_id, person_id):
-        return False
-    return are_friends(viewer_id, person_id) or Membership.objects.filter(
-        user_id=viewer_id, conversation__memberships__user_id=person_id).exists()
+    return may_see_presence(viewer_id, person_id)
 
 
 def list_blocked(user) -> list[User]:
@@ -89,3 +84,18 @@ def count_unread_notifications(user_id: int) -> int:
 
 def list_notifications(user, limit: int = 100) -> list[Notification]:
     return list(Notification.objects.filter(recipient=user).select_related("actor").order_by("-updated_at")[:limit])
+
+
+def search_people(user, query: str, limit: int = 20) -> list[User]:
+    query = query.strip().lstrip("@")
+    if not query:
+        return []
+    match = Q(username__istartswith=query) | Q(first_name__istartswith=query) | Q(last_name__istartswith=query)
+    if "@" in query:
+        # A whole address finds its owner; a prefix would let anyone probe for addresses.
+        match |= Q(email__iexact=query)
+    if " " in query:
+        first, _, last = query.partition(" ")
+        match |= Q(first_name__istartswith=first, last_name__istartswith=last.strip())
+    people = User.objects.filter(match, is_active=True).exclude(pk=user.pk)
+    return list(people.order_by("first_name", "username")[:limit])

@@ -8,7 +8,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from chatsite.files import serve_stored_file
 from chatsite.http import service_errors
-from messaging.selectors import search_people
 
 from . import selectors, services
 from .forms import DeleteAccountForm, ProfileForm, SettingsForm
@@ -94,7 +93,7 @@ def people(request):
     elif tab == "blocked":
         context["people"] = selectors.list_blocked(request.user)
     else:
-        context["people"] = search_people(request.user, context["query"])
+        context["people"] = selectors.search_people(request.user, context["query"])
     context["tabs"] = [(key, label, len(received) if key == "received" else 0) for key, label in PEOPLE_TABS]
     return render(request, "accounts/people.html", context)
 

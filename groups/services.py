@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import selectors as account_selectors
+from accounts import policy
 from accounts import services as account_services
-from accounts.models import Block, User
+from accounts.models import User
 from chatsite import ratelimit
 from chatsite.errors import InvalidInput, NotAllowed, NotFound
 from chatsite.ids import require_id
@@ -90,16 +90,6 @@ def _leave(conversation: Conversation, user_id: int) -> None:
     publish_on_commit([user_group(user_id)], message_events.conversation_left(conversation_id=conversation.pk, user_id=user_id))
 
 
-def _check_reachable(actor: User, people: list[User]) -> None:
-    """Nobody is put in (or invited to) a group by someone they blocked, nor, when they accept
-    contact from friends only, by a stranger. One message for both: a block is never revealed."""
-    blockers = set(Block.objects.filter(blocker__in=people, blocked=actor).values_list("blocker_id", flat=True))
-    friends = account_selectors.friend_ids(actor.pk)
-    for person in people:
-        if person.pk in blockers or (person.direct_messages_from == "friends" and person.pk not in friends):
-            raise NotAllowed(f"Only friends of {person.display_name} can add or invite them to a group.")
-
-
 def _names(users) -> str:
     names = [u.display_name for u in users]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -124,7 +114,7 @@ def create_group(*, user: User, title: str, description: str = "", member_ids=()
     title, description = _clean_title(title), _clean_description(description)
     ratelimit.hit("social", user.pk, SOCIAL_RATE, "You are creating groups too fast. Please wait a moment.")
     members = [u for u in _active_users(member_ids) if u.pk != user.pk]
-    _check_reachable(user, members)
+    policy.check_group_add(user, members)
     if len(members) + 1 > settings.GROUP_MAX_MEMBERS:
         raise InvalidInput(f"A group can have at most {settings.GROUP_MAX_MEMBERS} members.")
     conversation = Conversation(kind=Conversation.Kind.GROUP, title=title, description=description, created_by=user)
@@ -181,7 +171,7 @@ def add_members(*, user: User, conversation_id, user_ids) -> list[User]:
     conversation = Conversation.objects.select_for_update().get(pk=membership.conversation_id)
     present = set(Membership.objects.filter(conversation=conversation).values_list("user_id", flat=True))
     newcomers = [u for u in _active_users(user_ids) if u.pk not in present]
-    _check_reachable(user, newcomers)
+    policy.check_group_add(user, newcomers)
     if not newcomers:
         raise InvalidInput("Those people are already in the group.")
     _check_size(conversation, len(newcomers))
@@ -298,7 +288,7 @@ def invite(*, user: User, conversation_id, invitee_id) -> GroupInvitation:
         raise NotAllowed("Only group admins can invite people to this group.")
     ratelimit.hit("social", user.pk, SOCIAL_RATE, "You are sending invitations too fast. Please wait a moment.")
     invitee = _active_users([invitee_id])[0]
-    _check_reachable(user, [invitee])
+    policy.check_group_add(user, [invitee])
     if Membership.objects.filter(conversation=conversation, user=invitee).exists():
         raise InvalidInput(f"{invitee.display_name} is already in the group.")
     _check_size(conversation, 1)

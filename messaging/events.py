@@ -54,18 +54,19 @@ def message_updated(message: Message) -> dict:
                   conversation_id=message.conversation_id)
 
 
-def receipt_updated(membership: Membership) -> dict:
+def receipt_updated(membership: Membership, **routing) -> dict:
     return _event("receipt.updated", {
         "conversation": membership.conversation_id,
         "user_id": membership.user_id,
         "read_seq": membership.last_read_seq,
         "delivered_seq": membership.last_delivered_seq,
-    }, conversation_id=membership.conversation_id)
+    }, conversation_id=membership.conversation_id, **routing)
 
 
-def typing(*, conversation_id: int, user) -> dict:
+def typing(*, conversation_id: int, user, exclude_user_ids=()) -> dict:
+    """To the other members: not the typist, nor the members across a block from them (accounts.policy)."""
     return _event("typing.started", {"conversation": conversation_id, "user_id": user.pk, "name": user.first_name or user.username},
-                  exclude_user_ids=(user.pk,), conversation_id=conversation_id)
+                  exclude_user_ids=(user.pk, *exclude_user_ids), conversation_id=conversation_id)
 
 
 def conversation_changed(membership: Membership) -> dict:

@@ -54,6 +54,13 @@ class Conversation(models.Model):
         low, high = sorted((user_a_id, user_b_id))
         return f"{low}:{high}"
 
+    def counterpart_id(self, user_id: int) -> int | None:
+        """The other person of a direct chat (read from its key: no query); None for other kinds."""
+        if self.kind != self.Kind.DIRECT or not self.direct_key:
+            return None
+        low, high = (int(i) for i in self.direct_key.split(":"))
+        return high if low == user_id else low
+
 
 class Membership(models.Model):
     class Role(models.TextChoices):

@@ -3,12 +3,11 @@ that the thing exists."""
 
 from collections import defaultdict
 
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.utils.translation import gettext as _
 
-from accounts import selectors as account_selectors
-from accounts.models import User
-from accounts.services import presence
+from accounts import policy, presence_reads
+from accounts.selectors import search_people  # noqa: F401 (where messaging's pages and groups find it)
 from chatsite.errors import ErrorCode, NotFound
 from chatsite.ids import parse_id
 
@@ -50,6 +49,11 @@ def list_conversation_ids(user) -> list[int]:
     return list(Membership.objects.filter(user=user).values_list("conversation_id", flat=True))
 
 
+def shares_conversation(one_id: int, other_id: int) -> bool:
+    """Whether two people are members of one conversation (any kind); registered with accounts.policy."""
+    return Membership.objects.filter(user_id=one_id, conversation__memberships__user_id=other_id).exists()
+
+
 def list_member_ids(conversation_id: int) -> list[int]:
     return list(Membership.objects.filter(conversation_id=conversation_id).values_list("user_id", flat=True))
 
@@ -71,10 +75,10 @@ def _with_counterparts(user, memberships: list[Membership]) -> list[Membership]:
         for other in (Membership.objects.filter(conversation_id__in=direct_ids).exclude(user=user)
                       .select_related("user")):
             others[other.conversation_id] = other
-    statuses = presence.statuses([o.user_id for o in others.values()]) if others else {}
+    statuses = presence_reads.statuses([o.user_id for o in others.values()]) if others else {}
     if others:  # nobody sees the presence of someone across a block
-        for estranged in account_selectors.blocked_either_way_ids(user.pk):
-            statuses[estranged] = "offline"
+        for estranged in policy.estranged_ids(user.pk):
+            statuses[estranged] = presence_reads.OFFLINE
     for membership in memberships:
         other = others.get(membership.conversation_id)
         membership.counterpart = other.user if other else None
@@ -206,20 +210,6 @@ def list_starred(user, limit: int = 100) -> list[Message]:
 
 def list_mentions(user, limit: int = 100) -> list[Message]:
     return _list_for_user(user, Mention.objects.filter(user=user).values("message_id"), limit)
-
-
-def search_people(user, query: str, limit: int = 20) -> list[User]:
-    query = query.strip().lstrip("@")
-    if not query:
-        return []
-    match = Q(username__istartswith=query) | Q(first_name__istartswith=query) | Q(last_name__istartswith=query)
-    if "@" in query:
-        # A whole address finds its owner; a prefix would let anyone probe for addresses.
-        match |= Q(email__iexact=query)
-    if " " in query:
-        first, _, last = query.partition(" ")
-        match |= Q(first_name__istartswith=first, last_name__istartswith=last.strip())
-    return list(User.objects.filter(match, is_active=True).exclude(pk=user.pk).order_by("first_name", "username")[:limit])
 
 
 def read_watermarks(conversation_id: int, exclude_user_id: int) -> tuple[int, int]:

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts import selectors as account_selectors
+from accounts import policy, presence_reads
 from accounts import services as account_services
 from accounts.models import User
 from chatsite import ratelimit
@@ -59,14 +59,11 @@ def get_or_create_direct_conversation(*, user: User, other_id: int) -> Conversat
         raise NotFound("That person does not exist.") from None
     if other.pk == user.pk:
         raise InvalidInput("You cannot start a chat with yourself.")
-    _check_not_blocked(user, other.pk, other)
     key = Conversation.make_direct_key(user.pk, other.pk)
     conversation = Conversation.objects.filter(direct_key=key).first()
+    policy.check_direct_chat(user, other, exists=conversation is not None)
     if conversation:
         return conversation
-    if other.direct_messages_from == "friends" and not account_selectors.are_friends(user.pk, other.pk):
-        raise NotAllowed(_("%(name)s accepts chats from friends only. Send a friend request first.")
-                         % {"name": other.display_name}, code=ErrorCode.FRIENDS_ONLY)
     try:
         with transaction.atomic():
             conversation = Conversation.objects.create(kind=Conversation.Kind.DIRECT, direct_key=key, created_by=user)
@@ -81,18 +78,12 @@ def get_or_create_direct_conversation(*, user: User, other_id: int) -> Conversat
     return conversation
 
 
-def _check_not_blocked(user: User, other_id: int, other: User | None = None) -> None:
-    """Refuse direct contact across a block. The blocked side hears a neutral refusal."""
-    block = account_selectors.block_between(user.pk, other_id)
-    if block is None:
-        return
-    other = other or User.objects.get(pk=other_id)
-    if block.blocker_id == user.pk:
-        raise NotAllowed(_("You blocked %(name)s. Unblock them to chat.") % {"name": other.display_name},
-                         code=ErrorCode.BLOCKED)
-    # The same words and code as for someone who accepts chats from friends only: a block is not revealed.
-    raise NotAllowed(_("%(name)s accepts chats from friends only. Send a friend request first.")
-                     % {"name": other.display_name}, code=ErrorCode.FRIENDS_ONLY)
+def _check_contact(user: User, conversation: Conversation) -> None:
+    """In a direct chat, a change the other person receives (an edit, a reaction) is contact:
+    refused across a block (accounts.policy). A group stays usable."""
+    counterpart_id = conversation.counterpart_id(user.pk)
+    if counterpart_id is not None:
+        policy.check_direct_message(user, counterpart_id)
 
 
 def _append_message(*, conversation: Conversation, last_seq: int, sender: User | None, kind: str, body: str,
@@ -145,9 +136,8 @@ def _store_sent_message(user: User, conversation_id: int | None, body: str, clie
     conversation = membership.conversation
     if conversation.is_group and not membership.may(conversation.post_policy):
         raise NotAllowed("Only admins can post in this group.")
-    if blocked:
-        other_id = next(int(i) for i in conversation.direct_key.split(":") if int(i) != user.pk)
-        _check_not_blocked(user, other_id)  # says who blocked whom, in the right words
+    if blocked:  # the flag of policy.block_exists_sql, asked in the same query; the policy says what it means
+        policy.check_direct_message(user, conversation.counterpart_id(user.pk), blocked=True)
     mentioned = _resolve_mentions(membership, body)
     reply_to = None
     if reply_to_id:
@@ -207,7 +197,7 @@ def _store_mentions(message: Message, mentions: Mentions) -> None:
 def _notify(message: Message, mentions: Mentions) -> None:
     """Mentioned people are told even when they muted the group (not by someone they blocked);
     members with no tab open get a "new messages" notification unless they muted the chat."""
-    mentioned = mentions.user_ids and mentions.user_ids - account_selectors.blocker_ids(message.sender_id, among=mentions.user_ids)
+    mentioned = mentions.user_ids and mentions.user_ids - policy.blocker_ids(message.sender_id, among=mentions.user_ids)
     if mentioned:
         publish_on_commit([user_group(uid) for uid in mentioned], events.mention_created(message))
         where = message.conversation.title or "a group"
@@ -216,7 +206,7 @@ def _notify(message: Message, mentions: Mentions) -> None:
             text=f"{message.sender.display_name} mentioned you in {where}: {message.preview}",
             url=f"/c/{message.conversation_id}/#msg-{message.conversation_id}-{message.seq}")
     candidates = store.unmuted_member_ids(conversation_id=message.conversation_id, exclude_user_id=message.sender_id)
-    online = account_services.presence.is_online_map(candidates)
+    online = presence_reads.is_online_map(candidates)
     away = [uid for uid in candidates if not online[uid] and uid not in mentions.user_ids]
     if away:  # (an empty call would still open a write transaction)
         account_services.notify_new_messages(recipient_ids=away, message=message)
@@ -254,6 +244,7 @@ def edit_message(*, user: User, message_id: int, body: str) -> Message:
     body = _clean_body(body)
     if body == message.body:
         return message
+    _check_contact(user, message.conversation)
     ratelimit.hit("send", user.pk, settings.MESSAGE_RATE_LIMIT, "You are editing too fast. Please wait a moment.")
     mentioned = _resolve_mentions(access_membership(user, message.conversation_id), body)
     message.body, message.edited_at = body, timezone.now()
@@ -293,6 +284,7 @@ def toggle_reaction(*, user: User, message_id: int, emoji: str) -> Message:
     message = access_message(user, message_id)
     if message.is_deleted or message.kind == Message.Kind.SYSTEM:
         raise InvalidInput("You cannot react to that message.")
+    _check_contact(user, message.conversation)
     ratelimit.hit("send", user.pk, settings.MESSAGE_RATE_LIMIT, "You are reacting too fast. Please wait a moment.")
     deleted, _ = Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()
     if not deleted:
@@ -327,12 +319,15 @@ def _advance_watermarks(*, user: User, conversation_id, seq, read: bool) -> Memb
         changes["last_delivered_seq"] = seq
     if not changes:
         return membership
+    audience = policy.receipt_audience(user.pk, direct_with=membership.conversation.counterpart_id(user.pk))
     with transaction.atomic():
         # Watermarks only move forward, even when two tabs report out of order.
         for field, value in changes.items():
             Membership.objects.filter(pk=membership.pk, **{f"{field}__lt": value}).update(**{field: value})
         membership.refresh_from_db(fields=["last_read_seq", "last_delivered_seq"])
-        publish_on_commit([conversation_group(membership.conversation_id)], events.receipt_updated(membership))
+        if audience.publish:
+            publish_on_commit([conversation_group(membership.conversation_id)],
+                              events.receipt_updated(membership, **audience.routing()))
         if "last_read_seq" in changes:
             publish_on_commit([user_group(user.pk)], events.conversation_changed(membership))
     return membership
@@ -378,5 +373,7 @@ def notify_typing(*, user: User, conversation_id: int) -> None:
     """Tell the other members that ``user`` is typing. Nothing is stored."""
     ratelimit.hit("typing", user.pk, "20/10s")
     membership = access_membership(user, conversation_id)
-    publish_on_commit([conversation_group(membership.conversation_id)],
-                      events.typing(conversation_id=membership.conversation_id, user=user))
+    audience = policy.typing_audience(user.pk, direct_with=membership.conversation.counterpart_id(user.pk))
+    if audience.publish:
+        publish_on_commit([conversation_group(membership.conversation_id)],
+                          events.typing(conversation_id=membership.conversation_id, user=user, **audience.routing()))

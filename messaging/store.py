@@ -12,7 +12,7 @@ Everything else, including every rarely taken branch of a send, stays on the ORM
 from django.db import connection
 from django.utils import timezone
 
-from accounts.models import Block
+from accounts import policy
 
 from .models import Conversation, Membership, Message
 
@@ -26,8 +26,7 @@ def _column(model, field: str) -> str:
 
 
 def _sql() -> dict[str, str]:
-    membership, conversation, message, block = (_table(m) for m in (Membership, Conversation, Message, Block))
-    blocker, blocked = _column(Block, "blocker"), _column(Block, "blocked")
+    membership, conversation, message = (_table(m) for m in (Membership, Conversation, Message))
     mc = {f: _column(Membership, f) for f in ("id", "conversation", "user", "role", "muted", "last_read_seq",
                                             "last_delivered_seq")}
     cc = {f: _column(Conversation, f) for f in ("id", "kind", "title", "direct_key", "post_policy",
@@ -38,14 +37,13 @@ def _sql() -> dict[str, str]:
         # The conversation row is locked (FOR UPDATE where the database has row locks; SQLite's
         # IMMEDIATE transaction already holds the database's write lock) while the seq is taken.
         # With it, in the same round trip: whether the other member of a direct chat and the
-        # sender blocked each other (either way).
+        # sender blocked each other (the condition is accounts.policy's, and so is what it means).
         "membership": (
             f"SELECT m.{mc['id']}, m.{mc['role']}, c.{cc['kind']}, c.{cc['title']}, c.{cc['direct_key']}, "
             f"c.{cc['post_policy']}, c.{cc['mention_all_policy']}, c.{cc['last_seq']}, "
-            f"CASE WHEN c.{cc['kind']} = %s AND EXISTS (SELECT 1 FROM {membership} o INNER JOIN {block} b ON "
-            f"(b.{blocker} = o.{mc['user']} AND b.{blocked} = m.{mc['user']}) OR "
-            f"(b.{blocker} = m.{mc['user']} AND b.{blocked} = o.{mc['user']}) "
-            f"WHERE o.{mc['conversation']} = m.{mc['conversation']} AND o.{mc['user']} <> m.{mc['user']}) "
+            f"CASE WHEN c.{cc['kind']} = %s AND EXISTS (SELECT 1 FROM {membership} o "
+            f"WHERE o.{mc['conversation']} = m.{mc['conversation']} AND o.{mc['user']} <> m.{mc['user']} "
+            f"AND {policy.block_exists_sql('o.' + mc['user'], 'm.' + mc['user'])}) "
             f"THEN 1 ELSE 0 END "
             f"FROM {membership} m INNER JOIN {conversation} c ON c.{cc['id']} = m.{mc['conversation']} "
             f"WHERE m.{mc['conversation']} = %s AND m.{mc['user']} = %s"

@@ -6,10 +6,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from chatsite import ratelimit
-from chatsite.errors import InvalidInput, NotAllowed, NotFound
+from chatsite.errors import InvalidInput, NotFound
 from chatsite.realtime import publish_on_commit, user_group
 
-from .. import events, selectors
+from .. import events, policy, selectors
 from ..models import Block, FriendRequest, Friendship, Notification, User
 from .notifications import notify, settle_notifications
 
@@ -47,10 +47,7 @@ def send_friend_request(*, user: User, to_id, note: str = "") -> FriendRequest |
     note = (note or "").strip()
     if len(note) > 200:
         raise InvalidInput("A note can be at most 200 characters long.")
-    block = selectors.block_between(user.pk, other.pk)
-    if block and block.blocker_id == user.pk:
-        raise NotAllowed(f"You blocked {other.display_name}. Unblock them first.")
-    if block:
+    if not policy.may_befriend(user, other):
         return None  # to the blocked person it looks as if the request went out; nothing is stored
     if selectors.are_friends(user.pk, other.pk):
         raise InvalidInput(f"You and {other.display_name} are already friends.")

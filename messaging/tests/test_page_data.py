@@ -90,7 +90,7 @@ def test_the_sidebar_and_message_partials_render_without_queries(alice, chat_pag
 
 @override_settings(MESSAGE_RATE_LIMIT="1000/m")
 def test_the_digest_names_chats_as_the_sidebar_does(alice, bob, direct, send):
-    from accounts.services.digests import unread_summary
+    from messaging.digests import unread_summary
 
     send(bob, "hello")
     assert unread_summary(alice) == [("Bob Baker", 1)]

@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from accounts.services.digests import send_digests
+from messaging.digests import send_digests
 
 
 class Command(BaseCommand):
