@@ -180,3 +180,17 @@ async def test_the_socket_drops_a_conversation_event_for_the_people_it_excludes(
     assert not about(await frames_before_marker(eve_ws, cy, group), "receipt.updated", 0)
     for ws in (ana_ws, eve_ws):
         await ws.disconnect()
+
+
+def test_a_reloaded_direct_chat_shows_no_receipts_across_a_block(db):
+    from accounts.services import block_user
+    from messaging import selectors
+
+    ana, eve = make_user("ana2"), make_user("eve2")
+    chat = services.get_or_create_direct_conversation(user=ana, other_id=eve.pk)
+    services.send_message(user=eve, conversation_id=chat.pk, body="hi")
+    services.mark_read(user=ana, conversation_id=chat.pk, seq=1)
+    assert selectors.read_watermarks(chat.pk, eve.pk) == (1, 1)
+    block_user(user=ana, other_id=eve.pk)
+    assert selectors.read_watermarks(chat.pk, eve.pk) == (0, 0)  # as the live receipts: none cross it
+    assert selectors.read_watermarks(chat.pk, ana.pk) == (0, 0)
