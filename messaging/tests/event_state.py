@@ -15,7 +15,8 @@ state fetched again after the action. Here:
 - ``verify_action`` opens a real socket for the observer, settles the page (the frames a tab sends
   when it connects), runs the action, applies what arrives until the socket is quiet, and requires
   the page so updated to equal the page fetched fresh, and to differ from before (else the test
-  proves nothing), unless the action is one the observer must not see at all.
+  proves nothing), unless the action is one the observer must not see at all. It also requires
+  the socket to follow exactly the conversations the user is now a member of.
 
 What is compared is what the page shows (``PageState.shown``), not the browser's private variables:
 for instance the read watermarks of the others matter only through the "Seen"/"Delivered" status of
@@ -33,7 +34,7 @@ from channels.layers import get_channel_layer
 
 from accounts import selectors as account_selectors
 from chatsite.errors import NotFound
-from chatsite.realtime import user_group
+from chatsite.realtime import conversation_group, user_group
 from groups import selectors as group_selectors
 from messaging import selectors
 from messaging.html import conversation_title, render_conversation_entry, render_message_item
@@ -418,6 +419,28 @@ async def settle(ws, state: PageState, frames: list[dict] = ()) -> list[dict]:
             return events
 
 
+async def followed_conversations(ws, state: PageState, candidates) -> set[int]:
+    """The conversations whose events reach this socket now: a typing event is put in each
+    candidate's channel-layer group (the transport forwards it only to a socket that follows the
+    conversation), then a barrier through the user's group says when all have arrived."""
+    layer = get_channel_layer()
+    for conversation_id in sorted(candidates):
+        text = json.dumps({"type": "typing.started", "conversation": conversation_id, "user_id": state.me,
+                           "name": "probe"})
+        await layer.group_send(conversation_group(conversation_id),
+                               {"type": "typing.started", "conversation_id": conversation_id, "text": text})
+    await layer.group_send(user_group(state.me), {"type": "test.barrier", "text": BARRIER})
+    reached = set()
+    while (frame := await ws.receive_json_from(timeout=5))["type"] != "pong":
+        assert frame["type"] == "typing.started" and frame["name"] == "probe", frame
+        reached.add(frame["conversation"])
+    return reached
+
+
+def _candidate_conversations(state: PageState) -> set[int]:
+    return set(Conversation.objects.values_list("pk", flat=True)) | set(state.sidebar)
+
+
 async def verify_action(user, action, *, chat: int | None = None, visible: bool = True,
                         state_change_expected: bool = True) -> list[dict]:
     """Run ``action`` (a sync callable: a service call by anyone) while ``user``'s tab is open
@@ -434,8 +457,16 @@ async def verify_action(user, action, *, chat: int | None = None, visible: bool 
             raise AssertionError("\n".join(["the page model is wrong before the action:"]
                                            + differences(state.shown(), fresh)))
         before = fresh
+        candidates = await database_sync_to_async(_candidate_conversations)(state)
         await database_sync_to_async(action)()
         events = await settle(ws, state)
+        # Membership as the transport sees it: the socket follows exactly the user's conversations.
+        candidates |= await database_sync_to_async(_candidate_conversations)(state)
+        followed = await followed_conversations(ws, state, candidates)
+        member_of = set(await database_sync_to_async(selectors.list_conversation_ids)(user))
+        if followed != member_of:
+            raise StateMismatch(f"the socket follows conversations {sorted(followed)}, "
+                                f"the user is a member of {sorted(member_of)}")
     finally:
         await ws.disconnect()
     fresh = (await database_sync_to_async(fetch_page)(user, chat=chat, visible=visible)).shown()
