@@ -23,13 +23,19 @@ def render_message(message: Message, *, starred: set[int] = frozenset(), new: bo
                                starred=message.pk in starred)
 
 
+def _short_name(sender) -> str:
+    """The name the sidebar writes before a group's last message (messaging.html): the browser
+    builds the same preview from ``sender_name``, so a live preview reads as a fetched one."""
+    return (sender.first_name or sender.username) if sender else ""
+
+
 def _summary(message: Message) -> dict:
     """What every event about a message says of it."""
     return {
         "conversation": message.conversation_id,
         "seq": message.seq,
         "id": message.pk,
-        "sender_name": message.sender.display_name if message.sender else "",
+        "sender_name": _short_name(message.sender),
         "preview": message.preview,
     }
 
