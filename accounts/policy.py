@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from chatsite.errors import ErrorCode, NotAllowed
@@ -72,6 +72,13 @@ def block_exists_sql(one: str, other: str) -> str:
     blocked = connection.ops.quote_name(Block._meta.get_field("blocked").column)
     return (f"EXISTS (SELECT 1 FROM {table} pb WHERE (pb.{blocker} = {one} AND pb.{blocked} = {other}) "
             f"OR (pb.{blocker} = {other} AND pb.{blocked} = {one}))")
+
+
+def estranged_from(person_id: int, column: str) -> Exists:
+    """An ORM condition: the person in ``column`` (an OuterRef path) and ``person_id`` blocked each
+    other, either way. For a query that reads people anyway (one query, not one more per page)."""
+    other = OuterRef(column)
+    return Exists(Block.objects.filter(Q(blocker_id=person_id, blocked_id=other) | Q(blocker_id=other, blocked_id=person_id)))
 
 
 # --- what the higher layers know ------------------------------------------------------------------
@@ -196,7 +203,12 @@ def may_see_typing(viewer_id: int, typer_id: int) -> bool:
 
 def may_see_receipts(viewer_id: int, reader_id: int, *, direct: bool) -> bool:
     """Receipts are hidden across a block in a direct chat; a group's "seen by" is shared by all."""
-    return not direct or not estranged(viewer_id, reader_id)
+    return may_see_receipts_of(direct and estranged(viewer_id, reader_id), direct=direct)
+
+
+def may_see_receipts_of(estranged: bool, *, direct: bool) -> bool:
+    """The same rule, when the caller has already asked whether the two are estranged."""
+    return not (direct and estranged)
 
 
 @dataclass(frozen=True)

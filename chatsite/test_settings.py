@@ -25,3 +25,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
 
 # Every event the suite publishes and every reply a socket sends is checked against the protocol.
 PROTOCOL_CHECKS = True
+
+# Redis PubSub channels are shared by every database number of a server: a run of its own prefix,
+# so two test runs on one Redis (a developer and CI, or two workers) never hear each other's events.
+if CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis"):  # noqa: F405
+    import os
+
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"chat-test-{os.getpid()}"  # noqa: F405

@@ -215,11 +215,11 @@ def list_mentions(user, limit: int = 100) -> list[Message]:
 def read_watermarks(conversation_id: int, exclude_user_id: int) -> tuple[int, int]:
     """(read, delivered) seq of the other members: for a direct chat, the counterpart's watermarks,
     none across a block (accounts.policy.may_see_receipts), as the live receipts."""
-    others = Membership.objects.filter(conversation_id=conversation_id).exclude(user_id=exclude_user_id)
-    rows = list(others.values_list("last_read_seq", "last_delivered_seq", "user_id", "conversation__kind"))
+    others = (Membership.objects.filter(conversation_id=conversation_id).exclude(user_id=exclude_user_id)
+              .annotate(estranged=policy.estranged_from(exclude_user_id, "user_id")))
+    rows = list(others.values_list("last_read_seq", "last_delivered_seq", "estranged", "conversation__kind"))
     if not rows:
         return 0, 0
-    if len(rows) == 1 and rows[0][3] == Conversation.Kind.DIRECT and not policy.may_see_receipts(
-            exclude_user_id, rows[0][2], direct=True):
+    if len(rows) == 1 and not policy.may_see_receipts_of(rows[0][2], direct=rows[0][3] == Conversation.Kind.DIRECT):
         return 0, 0
     return min(r[0] for r in rows), min(r[1] for r in rows)
