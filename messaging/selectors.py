@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from chatsite.errors import ErrorCode, NotFound
 from chatsite.ids import parse_id
+from chatsite.text import strip_unsafe
 
 from .models import Attachment, Conversation, Membership, Mention, Message, Reaction, Star
 
@@ -204,8 +205,16 @@ def list_mentions(user, limit: int = 100) -> list[Message]:
     return _list_for_user(user, Mention.objects.filter(user=user).values("message_id"), limit)
 
 
+SEARCH_MAX = 100  # characters of a search that count; nobody's name is longer
+
+
+def clean_search(query) -> str:
+    """A search as typed, made safe to query with (no NUL, which PostgreSQL refuses) and to show."""
+    return " ".join(strip_unsafe(query if isinstance(query, str) else "").split())[:SEARCH_MAX]
+
+
 def search_people(user, query: str, limit: int = 20) -> list[User]:
-    query = query.strip().lstrip("@")
+    query = clean_search(query).lstrip("@")
     if not query:
         return []
     match = Q(username__istartswith=query) | Q(first_name__istartswith=query) | Q(last_name__istartswith=query)
