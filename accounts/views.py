@@ -10,8 +10,8 @@ from chatsite.http import safe_redirect, service_errors
 from messaging.selectors import clean_search, search_people
 
 from . import selectors, services
-from .services import digests
 from .forms import DeleteAccountForm, ProfileForm, SettingsForm
+from .services import digests
 
 
 def home(request):

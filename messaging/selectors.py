@@ -4,12 +4,11 @@ that the thing exists."""
 from collections import defaultdict
 
 from django.db.models import Q, prefetch_related_objects
-
-from accounts.models import User
-from accounts import selectors as account_selectors
-from accounts.services import presence
 from django.utils.translation import gettext as _
 
+from accounts import selectors as account_selectors
+from accounts.models import User
+from accounts.services import presence
 from chatsite.errors import ErrorCode, NotFound
 from chatsite.ids import parse_id
 from chatsite.text import strip_unsafe

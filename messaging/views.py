@@ -47,7 +47,8 @@ def message_page(request, conversation_id: int):
     try:
         before, after = _seq_param(request, "before"), _seq_param(request, "after")
     except ValueError:
-        return HttpResponse(_("Page numbers must be whole numbers."), status=400, content_type="text/plain; charset=utf-8")
+        return HttpResponse(_("Page numbers must be whole numbers."), status=400,
+                            content_type="text/plain; charset=utf-8")
     messages, more = selectors.list_messages(membership.conversation_id, before_seq=before, after_seq=after)
     return render(request, "messaging/partials/message_page.html", {
         "conversation": membership.conversation, "more_before": more and after is None,

@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 from chatsite import ratelimit
 from chatsite.errors import InvalidInput, NotAllowed, NotFound
 from chatsite.ids import parse_id
-from chatsite.text import clean_text
 from chatsite.realtime import publish_on_commit, user_group
+from chatsite.text import clean_text
 
 from .. import events, selectors
 from ..models import Block, FriendRequest, Friendship, Notification, User

@@ -16,7 +16,7 @@ import inspect
 import re
 import time
 from collections import Counter
-from urllib.parse import quote, quote_from_bytes, urlsplit
+from urllib.parse import quote_from_bytes, urlsplit
 
 import pytest
 from django.conf import settings
@@ -35,7 +35,18 @@ from groups.models import GroupInvitation
 from messaging import services as message_services
 from messaging.models import Attachment, Message
 
-from .fuzzing import EXAMPLES, HUGE_NUMBERS, NEXTS, SEED, TEXTS, ErrorRecords, hostile_scalar, make_random, report, worst_value
+from .fuzzing import (
+    EXAMPLES,
+    HUGE_NUMBERS,
+    NEXTS,
+    SEED,
+    TEXTS,
+    ErrorRecords,
+    hostile_scalar,
+    make_random,
+    report,
+    worst_value,
+)
 from .urlconf import all_routes, sample_values
 
 # Routes not fuzzed, each with the reason. (Empty: every URL is fuzzed.)

@@ -36,7 +36,8 @@ def test_creating_a_group_with_a_member_beyond_the_database_creates_nothing(clie
 
 
 @pytest.mark.parametrize("path", ["/g/{huge}/", "/g/{huge}/settings/", "/g/{group}/members/{huge}/remove/",
-                                  "/g/{group}/members/{huge}/role/", "/invitations/{huge}/accept/", "/m/{huge}/seen-by/"])
+                                  "/g/{group}/members/{huge}/role/", "/invitations/{huge}/accept/",
+                                  "/m/{huge}/seen-by/"])
 def test_urls_with_an_id_beyond_the_database_are_not_found(client, crew, path):
     client.force_login(crew["owner"])
     url = path.format(huge=HUGE, group=crew["group"].pk)

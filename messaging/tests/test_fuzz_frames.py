@@ -15,7 +15,6 @@ from collections import Counter
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 
