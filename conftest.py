@@ -110,3 +110,14 @@ def send(direct):
         return services.send_message(user=user, conversation_id=(conversation or direct).pk, body=body, **kwargs).message
 
     return _send
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fuzz tests' counts (requests or frames sent, by answer), printed at the end of the run;
+    they travel in the test reports' user properties, so this works under xdist too."""
+    lines = [value for reports in terminalreporter.stats.values() for report in reports
+             for key, value in getattr(report, "user_properties", ()) if key == "fuzz_counts"]
+    if lines:
+        terminalreporter.section("fuzz counts")
+        for line in sorted(set(lines)):
+            terminalreporter.write_line(line)

@@ -2,14 +2,16 @@ from django import forms
 from django.conf import settings
 from django.core.validators import MinLengthValidator
 
+from chatsite.forms import CleanCharField
+
 from .models import User
 
 
 class SignupExtraForm(forms.Form):
     """The names allauth's sign-up form does not ask for; allauth calls ``signup`` after saving."""
 
-    first_name = forms.CharField(max_length=150, label="First name", widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
-    last_name = forms.CharField(max_length=150, label="Last name", widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
+    first_name = CleanCharField(max_length=150, label="First name", widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
+    last_name = CleanCharField(max_length=150, label="Last name", widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
 
     field_order = ["email", "username", "first_name", "last_name", "password1", "password2"]
 
@@ -30,6 +32,7 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["first_name", "last_name", "username", "about"]
+        field_classes = dict.fromkeys(fields, CleanCharField)
         widgets = {"about": forms.Textarea(attrs={"rows": 3})}
         help_texts = {"username": "Letters, digits and @/./+/-/_ only. Others find you by it."}
 

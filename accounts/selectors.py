@@ -3,6 +3,8 @@
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
+from chatsite.text import strip_unsafe
+
 from .models import Block, FriendRequest, Friendship, Notification, User
 
 
@@ -86,8 +88,16 @@ def list_notifications(user, limit: int = 100) -> list[Notification]:
     return list(Notification.objects.filter(recipient=user).select_related("actor").order_by("-updated_at")[:limit])
 
 
+SEARCH_MAX = 100  # characters of a search that count; nobody's name is longer
+
+
+def clean_search(query) -> str:
+    """A search as typed, made safe to query with (no NUL, which PostgreSQL refuses) and to show."""
+    return " ".join(strip_unsafe(query if isinstance(query, str) else "").split())[:SEARCH_MAX]
+
+
 def search_people(user, query: str, limit: int = 20) -> list[User]:
-    query = query.strip().lstrip("@")
+    query = clean_search(query).lstrip("@")
     if not query:
         return []
     match = Q(username__istartswith=query) | Q(first_name__istartswith=query) | Q(last_name__istartswith=query)

@@ -1,25 +1,22 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chatsite.files import serve_stored_file
-from chatsite.http import service_errors
+from chatsite.http import safe_redirect, service_errors
 
 from . import selectors, services
 from .forms import DeleteAccountForm, ProfileForm, SettingsForm
 from .services import digests
 
 
-@login_required
 def home(request):
     return render(request, "home.html")
 
 
-@login_required
 def profile_detail(request, user_id: int):
     person = selectors.get_active_user(user_id)
     visible = selectors.can_see_presence(request.user.pk, person.pk)
@@ -29,13 +26,11 @@ def profile_detail(request, user_id: int):
     return render(request, "accounts/profile_detail.html", context)
 
 
-@login_required
 def avatar(request, user_id: int):
     person = selectors.get_active_user(user_id)
     return serve_stored_file(person.avatar.name, content_type="image/png", max_age=300)
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def profile_edit(request):
     form = ProfileForm(request.POST or None, request.FILES or None, instance=request.user)
@@ -60,7 +55,6 @@ def profile_edit(request):
     return render(request, "accounts/profile_edit.html", {"form": form}, status=400 if form.errors else 200)
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def account_delete(request):
     form = DeleteAccountForm(request.POST or None, user=request.user)
@@ -83,7 +77,7 @@ def people(request):
     tab = request.GET.get("tab", "friends")
     tab = tab if tab in dict(PEOPLE_TABS) else "friends"
     received = selectors.list_requests_received(request.user)
-    context = {"tab": tab, "query": request.GET.get("q", ""), "people": [], "requests": []}
+    context = {"tab": tab, "query": selectors.clean_search(request.GET.get("q", "")), "people": [], "requests": []}
     if tab == "friends":
         context["people"] = selectors.list_friends(request.user)
     elif tab == "received":
@@ -99,10 +93,7 @@ def people(request):
 
 
 def _back(request, default: str):
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(default)
+    return safe_redirect(request, request.POST.get("next", ""), default)
 
 
 @service_errors
@@ -171,7 +162,6 @@ def notifications_read_all(request):
     return redirect("notifications")
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def settings_page(request):
     form = SettingsForm(request.POST or None, instance=request.user)
@@ -182,6 +172,7 @@ def settings_page(request):
     return render(request, "accounts/settings.html", {"form": form}, status=400 if form.errors else 200)
 
 
+@login_not_required
 @require_http_methods(["GET", "POST"])
 def digest_unsubscribe(request, token: str):
     """The link in every digest email: works without signing in, and says what it did."""

@@ -1,21 +1,21 @@
 """Helpers shared by the apps' views."""
 
 from functools import wraps
+from urllib.parse import urlsplit
 
 from django.contrib import messages as flash
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from .errors import ServiceError
 
 
 def service_errors(view):
-    """Sign-in required; a ServiceError becomes the user's message: plain text for htmx (the page
-    shows it in a toast), a flash message and a redirect back for a plain form post, or the JSON
-    error shape for a client that asks for JSON only. Each answer but the redirect carries the
-    error's code (the ``X-Error-Code`` header, and ``code`` in the JSON)."""
+    """A ServiceError becomes the user's message: plain text for htmx (the page shows it in a
+    toast), a flash message and a redirect back for a plain form post, or the JSON error shape for
+    a client that asks for JSON only. Each answer but the redirect carries the error's code (the
+    ``X-Error-Code`` header, and ``code`` in the JSON)."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -28,15 +28,21 @@ def service_errors(view):
                 return HttpResponse(error.message, status=error.status, content_type="text/plain; charset=utf-8",
                                     headers={"X-Error-Code": error.code})
             flash.error(request, error.message)
-            return redirect(_safe_back(request))
+            return safe_redirect(request, request.headers.get("Referer", ""), reverse("home"))
 
-    return login_required(wrapper)
+    return wrapper
 
 
-def _safe_back(request) -> str:
-    from django.utils.http import url_has_allowed_host_and_scheme
+def safe_redirect(request, target: str, default: str) -> HttpResponseRedirect:
+    """A redirect to ``target`` when it is a URL of this site, else to ``default``.
 
-    referer = request.headers.get("Referer", "")
-    if url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return referer
-    return reverse("home")
+    The target is used as a URL, never looked up as a URL name (``redirect("foo")`` would raise
+    NoReverseMatch after the view's change was committed). Called after a change is saved: it
+    never raises.
+    """
+    # A path ("/people/") or a full URL of this host; a bare "foo" is relative to the page posted to.
+    local = isinstance(target, str) and (target.startswith("/") or urlsplit(target).scheme in ("http", "https"))
+    if local and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                 require_https=request.is_secure()):
+        return HttpResponseRedirect(target)
+    return HttpResponseRedirect(default)

@@ -1,4 +1,6 @@
+from allauth.socialaccount import views as social_views
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from accounts import views as account_views
@@ -6,6 +8,10 @@ from accounts import views as account_views
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("admin/", admin.site.urls),
+    # allauth leaves its "social login failed" page to signed-in people only; the people who land
+    # there are signed out (the sign-in just failed). Listed before allauth's own URLs to win.
+    path("accounts/3rdparty/login/error/", login_not_required(social_views.login_error),
+         name="socialaccount_login_error"),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("messaging.urls")),

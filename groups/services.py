@@ -9,14 +9,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import policy
 from accounts import services as account_services
 from accounts.models import User
 from chatsite import ratelimit
-from chatsite.errors import InvalidInput, NotAllowed, NotFound
-from chatsite.ids import require_id
+from chatsite.errors import ErrorCode, InvalidInput, NotAllowed, NotFound
+from chatsite.ids import parse_id, require_id
 from chatsite.realtime import conversation_group, publish_on_commit, user_group
+from chatsite.text import clean_text
 from messaging import events as message_events
 from messaging.models import Conversation, Membership
 from messaging.services import post_system_message
@@ -34,26 +36,26 @@ SOCIAL_RATE = "30/m"  # groups created and invitations sent per person
 
 
 def _clean_title(title) -> str:
-    title = " ".join(str(title or "").split())
+    title = clean_text(title, max_length=TITLE_MAX, what=_("A group name"), field="title")
     if not title:
-        raise InvalidInput("A group needs a name.")
-    if len(title) > TITLE_MAX:
-        raise InvalidInput(f"A group name can be at most {TITLE_MAX} characters long.")
+        raise InvalidInput(_("A group needs a name."), code=ErrorCode.EMPTY, field="title")
     return title
 
 
 def _clean_description(description) -> str:
-    description = str(description or "").strip()
-    if len(description) > DESCRIPTION_MAX:
-        raise InvalidInput(f"A description can be at most {DESCRIPTION_MAX} characters long.")
-    return description
+    return clean_text(description, max_length=DESCRIPTION_MAX, what=_("A description"), multiline=True,
+                      field="description")
 
 
 def _active_users(user_ids) -> list[User]:
-    try:
-        ids = {int(i) for i in user_ids}
-    except (TypeError, ValueError):
-        raise InvalidInput("Pick people from the list.") from None
+    if isinstance(user_ids, (str, bytes)) or not hasattr(user_ids, "__iter__"):
+        raise InvalidInput("Pick people from the list.")
+    ids = {parse_id(i) for i in user_ids}
+    if None in ids:
+        # A whole number beyond any id is nobody ("not found"); anything else was not a choice.
+        if any(parse_id(i) is None and not str(i).strip().lstrip("+-").isdigit() for i in user_ids):
+            raise InvalidInput("Pick people from the list.")
+        raise NotFound("Some of those people do not exist.")
     users = list(User.objects.filter(pk__in=ids, is_active=True))
     if len(users) != len(ids):
         raise NotFound("Some of those people do not exist.")
@@ -187,7 +189,7 @@ def remove_member(*, user: User, conversation_id, member_id) -> None:
     membership = access_group_membership(user, conversation_id)
     _require_admin(membership, "remove members")
     try:
-        target = Membership.objects.select_related("user").get(conversation_id=membership.conversation_id, user_id=int(member_id))
+        target = Membership.objects.select_related("user").get(conversation_id=membership.conversation_id, user_id=parse_id(member_id))
     except (Membership.DoesNotExist, TypeError, ValueError):
         raise NotFound("That person is not in this group.") from None
     if target.user_id == user.pk:
@@ -208,7 +210,7 @@ def set_role(*, user: User, conversation_id, member_id, role: str) -> Membership
     if role not in (Role.ADMIN, Role.MEMBER):
         raise InvalidInput("A member can be made an admin or a member.")
     try:
-        target = Membership.objects.select_related("user").get(conversation_id=membership.conversation_id, user_id=int(member_id))
+        target = Membership.objects.select_related("user").get(conversation_id=membership.conversation_id, user_id=parse_id(member_id))
     except (Membership.DoesNotExist, TypeError, ValueError):
         raise NotFound("That person is not in this group.") from None
     if target.role == Role.OWNER:
@@ -231,7 +233,7 @@ def transfer_ownership(*, user: User, conversation_id, member_id) -> None:
     if membership.role != Role.OWNER:
         raise NotAllowed("Only the owner can transfer ownership.")
     try:
-        target = Membership.objects.select_related("user").get(conversation_id=membership.conversation_id, user_id=int(member_id))
+        target = Membership.objects.select_related("user").get(conversation_id=membership.conversation_id, user_id=parse_id(member_id))
     except (Membership.DoesNotExist, TypeError, ValueError):
         raise NotFound("That person is not in this group.") from None
     if target.user_id == user.pk:

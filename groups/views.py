@@ -36,8 +36,9 @@ def group_create(request):
 @require_GET
 def people_picker(request):
     """Search results with a checkbox each, for the new-group form."""
-    people = message_selectors.search_people(request.user, request.GET.get("q", ""))
-    return render(request, "groups/partials/people_picker.html", {"people": people, "query": request.GET.get("q", "")})
+    query = message_selectors.clean_search(request.GET.get("q", ""))
+    people = message_selectors.search_people(request.user, query)
+    return render(request, "groups/partials/people_picker.html", {"people": people, "query": query})
 
 
 @service_errors
@@ -59,10 +60,11 @@ def group_info(request, conversation_id: int):
 def invite_search(request, conversation_id: int):
     membership = selectors.access_group_membership(request.user, conversation_id)
     member_ids = set(membership.conversation.memberships.values_list("user_id", flat=True))
-    people = [p for p in message_selectors.search_people(request.user, request.GET.get("q", "")) if p.pk not in member_ids]
+    query = message_selectors.clean_search(request.GET.get("q", ""))
+    people = [p for p in message_selectors.search_people(request.user, query) if p.pk not in member_ids]
     return render(request, "groups/partials/invite_results.html", {
         "people": people, "membership": membership, "conversation": membership.conversation,
-        "query": request.GET.get("q", ""),
+        "query": query,
     })
 
 

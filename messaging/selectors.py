@@ -7,7 +7,7 @@ from django.db.models import prefetch_related_objects
 from django.utils.translation import gettext as _
 
 from accounts import policy, presence_reads
-from accounts.selectors import search_people  # noqa: F401 (where messaging's pages and groups find it)
+from accounts.selectors import clean_search, search_people  # noqa: F401 (where messaging's pages and groups find them)
 from chatsite.errors import ErrorCode, NotFound
 from chatsite.ids import parse_id
 

@@ -54,7 +54,7 @@ def _clean_client_id(client_id) -> str:
 def get_or_create_direct_conversation(*, user: User, other_id: int) -> Conversation:
     """The one direct chat of a pair, created on first use."""
     try:
-        other = User.objects.get(pk=int(other_id), is_active=True)
+        other = User.objects.get(pk=parse_id(other_id), is_active=True)
     except (User.DoesNotExist, TypeError, ValueError):
         raise NotFound("That person does not exist.") from None
     if other.pk == user.pk:
@@ -310,7 +310,7 @@ def _advance_watermarks(*, user: User, conversation_id, seq, read: bool) -> Memb
     membership = access_membership(user, conversation_id)
     try:
         seq = min(int(seq), membership.conversation.last_seq)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # (int() of an infinity overflows)
         raise InvalidInput("A read receipt needs a message number.") from None
     changes = {}
     if read and seq > membership.last_read_seq:

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors as account_selectors
@@ -44,15 +45,26 @@ def message_page(request, conversation_id: int):
     """Older (?before=seq) or newer (?after=seq) messages as list items, for scrolling and resume."""
     membership = selectors.access_membership(request.user, conversation_id)
     try:
-        before = int(request.GET["before"]) if "before" in request.GET else None
-        after = int(request.GET["after"]) if "after" in request.GET else None
+        before, after = _seq_param(request, "before"), _seq_param(request, "after")
     except ValueError:
-        return HttpResponse("Page numbers must be whole numbers.", status=400, content_type="text/plain")
+        return HttpResponse(_("Page numbers must be whole numbers."), status=400,
+                            content_type="text/plain; charset=utf-8")
     messages, more = selectors.list_messages(membership.conversation_id, before_seq=before, after_seq=after)
     return render(request, "messaging/partials/message_page.html", {
         "conversation": membership.conversation, "more_before": more and after is None,
         **_message_context(request, messages),
     })
+
+
+def _seq_param(request, key: str) -> int | None:
+    """A message number from the query string (0 or more, in the database's range), None when absent."""
+    if key not in request.GET:
+        return None
+    value = request.GET[key]
+    number = 0 if value == "0" else parse_id(value)
+    if number is None:
+        raise ValueError(key)
+    return number
 
 
 @service_errors
@@ -120,7 +132,8 @@ def set_flags(request, conversation_id: int):
     flags = {name: request.POST[name] == "1" for name in ("pinned", "muted") if name in request.POST}
     membership = services.set_conversation_flags(user=request.user, conversation_id=conversation_id, **flags)
     if request.htmx:
-        return conversation_entry(request, membership.conversation_id)
+        # The entry is rendered here, not by calling the GET-only view (which answers a POST with 405).
+        return _entry_response(request, membership.conversation_id)
     return redirect("conversation", conversation_id=membership.conversation_id)
 
 
@@ -135,6 +148,10 @@ def mark_read(request, conversation_id: int):
 @require_GET
 def conversation_entry(request, conversation_id: int):
     """One sidebar entry, fetched when a message arrives in a chat the page does not list yet."""
+    return _entry_response(request, conversation_id)
+
+
+def _entry_response(request, conversation_id: int) -> HttpResponse:
     entry = selectors.get_conversation_entry(request.user, conversation_id)
     return HttpResponse(render_conversation_entry(entry, viewer_id=request.user.pk))
 
@@ -155,7 +172,7 @@ def conversation_list(request):
 @service_errors
 @require_GET
 def new_chat(request):
-    query = request.GET.get("q", "")
+    query = selectors.clean_search(request.GET.get("q", ""))
     people = selectors.search_people(request.user, query)
     template = "messaging/partials/people_results.html" if request.htmx else "messaging/new_chat.html"
     return render(request, template, {"query": query, "people": people})

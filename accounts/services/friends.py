@@ -4,10 +4,13 @@ leaves the same state and raises nothing."""
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from chatsite import ratelimit
 from chatsite.errors import InvalidInput, NotFound
+from chatsite.ids import parse_id
 from chatsite.realtime import publish_on_commit, user_group
+from chatsite.text import clean_text
 
 from .. import events, policy, selectors
 from ..models import Block, FriendRequest, Friendship, Notification, User
@@ -15,10 +18,11 @@ from .notifications import notify, settle_notifications
 
 Status = FriendRequest.Status
 SOCIAL_RATE = "30/m"  # friend requests per person
+NOTE_MAX = 200
 
 def _other(user: User, other_id) -> User:
     try:
-        other = User.objects.get(pk=int(other_id), is_active=True)
+        other = User.objects.get(pk=parse_id(other_id), is_active=True)
     except (User.DoesNotExist, TypeError, ValueError):
         raise NotFound("That person does not exist.") from None
     if other.pk == user.pk:
@@ -44,9 +48,7 @@ def send_friend_request(*, user: User, to_id, note: str = "") -> FriendRequest |
     """Ask to be friends. If they already asked you, this accepts their request instead."""
     other = _other(user, to_id)
     ratelimit.hit("social", user.pk, SOCIAL_RATE, "You are sending friend requests too fast. Please wait a moment.")
-    note = (note or "").strip()
-    if len(note) > 200:
-        raise InvalidInput("A note can be at most 200 characters long.")
+    note = clean_text(note, max_length=NOTE_MAX, what=_("A note"), field="note")
     if not policy.may_befriend(user, other):
         return None  # to the blocked person it looks as if the request went out; nothing is stored
     if selectors.are_friends(user.pk, other.pk):
@@ -67,7 +69,7 @@ def send_friend_request(*, user: User, to_id, note: str = "") -> FriendRequest |
 
 def _request_for(user: User, request_id, *, side: str) -> FriendRequest:
     try:
-        request = FriendRequest.objects.select_for_update(of=("self",)).select_related("from_user", "to_user").get(pk=int(request_id))
+        request = FriendRequest.objects.select_for_update(of=("self",)).select_related("from_user", "to_user").get(pk=parse_id(request_id))
     except (FriendRequest.DoesNotExist, TypeError, ValueError):
         raise NotFound("That friend request does not exist.") from None
     if getattr(request, f"{side}_id") != user.pk:

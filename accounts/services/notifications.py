@@ -4,6 +4,7 @@ from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
+from chatsite.ids import parse_id
 from chatsite.realtime import publish_on_commit, user_group
 
 from .. import events, selectors
@@ -13,6 +14,21 @@ from ..models import Notification, User
 @transaction.atomic
 def notify(*, recipient_id: int, kind: str, text: str, url: str = "", actor: User | None = None,
            conversation_id: int | None = None) -> Notification:
+    """Store a notification and alert the recipient's tabs.
+
+    One unread notification per (actor, recipient, kind): a repeat while it is unread (a friend
+    request sent, cancelled and sent again; a second invitation) updates that row with the latest
+    text and alerts nobody again, so a loop of requests cannot flood someone's bell."""
+    if actor is not None:
+        pending = (Notification.objects.select_for_update()
+                   .filter(recipient_id=recipient_id, kind=kind, actor=actor, read_at__isnull=True)
+                   .order_by("-updated_at").first())
+        if pending is not None:
+            pending.text, pending.url, pending.conversation_id = text[:300], url, conversation_id
+            pending.count = F("count") + 1
+            pending.save(update_fields=["text", "url", "conversation", "count", "updated_at"])
+            pending.refresh_from_db(fields=["count"])
+            return pending
     notification = Notification.objects.create(recipient_id=recipient_id, kind=kind, text=text[:300], url=url,
                                                actor=actor, conversation_id=conversation_id)
     _announce(notification)
@@ -63,7 +79,7 @@ def notify_new_messages(*, recipient_ids, message) -> None:
 
 @transaction.atomic
 def mark_notification_read(*, user: User, notification_id) -> None:
-    Notification.objects.filter(pk=notification_id, recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+    Notification.objects.filter(pk=parse_id(notification_id), recipient=user, read_at__isnull=True).update(read_at=timezone.now())
     publish_on_commit([user_group(user.pk)], events.notifications_read(selectors.count_unread_notifications(user.pk)))
 
 
