@@ -10,6 +10,7 @@ thread back to the loop for every event, and the database thread is free for the
 """
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -43,6 +44,12 @@ def session_group(session_key: str) -> str:
 
 def conversation_group(conversation_id: int) -> str:
     return f"conversation.{conversation_id}"
+
+
+def event(event_type: str, payload: dict, **routing) -> dict:
+    """A channel-layer event: the client's JSON text, serialised once whatever the number of
+    recipients, beside the routing keys the socket reads (chatsite.protocol.ROUTING_KEYS)."""
+    return {"type": event_type, "text": json.dumps({"type": event_type, **payload}), **routing}
 
 
 def publish_on_commit(groups: Iterable[str], event: dict) -> None:

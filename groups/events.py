@@ -1,16 +1,14 @@
-import json
 
 from django.template.loader import render_to_string
+
+from chatsite.realtime import event
 
 from .models import GroupInvitation
 
 
 def group_changed(conversation) -> dict:
-    return {
-        "type": "group.changed",
-        "conversation_id": conversation.pk,
-        "text": json.dumps({"type": "group.changed", "conversation": conversation.pk, "title": conversation.title}),
-    }
+    return event("group.changed", {"conversation": conversation.pk, "title": conversation.title},
+                 conversation_id=conversation.pk)
 
 
 def invitation_changed(invitation: GroupInvitation) -> dict:
@@ -18,11 +16,11 @@ def invitation_changed(invitation: GroupInvitation) -> dict:
     from .selectors import count_pending_invitations
 
     payload = {
-        "type": "invitation.changed", "id": invitation.pk, "status": invitation.status,
+        "id": invitation.pk, "status": invitation.status,
         "pending": count_pending_invitations(invitation.invitee_id),
     }
     if invitation.status == GroupInvitation.Status.PENDING:
         payload["html"] = render_to_string("groups/partials/invitation.html", {"invitation": invitation})
         payload["title"] = invitation.conversation.title
         payload["inviter_name"] = invitation.inviter.display_name if invitation.inviter else ""
-    return {"type": "invitation.changed", "text": json.dumps(payload)}
+    return event("invitation.changed", payload)

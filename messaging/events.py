@@ -5,16 +5,11 @@ and its JSON text serialised once; the consumer forwards ``text`` to the socket 
 "Mine vs theirs" comes from data-sender-id and a per-user CSS rule in the page.
 """
 
-import json
+from chatsite.realtime import event
 
 from .html import render_message_item
 from .models import Membership, Message
 from .selectors import reaction_summary
-
-
-def _event(event_type: str, payload: dict, **routing) -> dict:
-    """``routing`` keys are read by the consumer itself; ``text`` goes to the browser as it is."""
-    return {"type": event_type, "text": json.dumps({"type": event_type, **payload}), **routing}
 
 
 def render_message(message: Message, *, starred: set[int] = frozenset(), new: bool = False) -> str:
@@ -41,7 +36,7 @@ def _summary(message: Message) -> dict:
 
 
 def message_created(message: Message) -> dict:
-    return _event("message.created", {
+    return event("message.created", {
         **_summary(message),
         "client_id": message.client_id,
         "sender_id": message.sender_id,
@@ -52,16 +47,16 @@ def message_created(message: Message) -> dict:
 
 def mention_created(message: Message) -> dict:
     """To each mentioned user, even when the chat is muted."""
-    return _event("mention.created", _summary(message))
+    return event("mention.created", _summary(message))
 
 
 def message_updated(message: Message) -> dict:
-    return _event("message.updated", {**_summary(message), "html": render_message(message)},
+    return event("message.updated", {**_summary(message), "html": render_message(message)},
                   conversation_id=message.conversation_id)
 
 
 def receipt_updated(membership: Membership, **routing) -> dict:
-    return _event("receipt.updated", {
+    return event("receipt.updated", {
         "conversation": membership.conversation_id,
         "user_id": membership.user_id,
         "read_seq": membership.last_read_seq,
@@ -71,13 +66,13 @@ def receipt_updated(membership: Membership, **routing) -> dict:
 
 def typing(*, conversation_id: int, user, exclude_user_ids=()) -> dict:
     """To the other members: not the typist, nor the members across a block from them (accounts.policy)."""
-    return _event("typing.started", {"conversation": conversation_id, "user_id": user.pk, "name": user.first_name or user.username},
+    return event("typing.started", {"conversation": conversation_id, "user_id": user.pk, "name": user.first_name or user.username},
                   exclude_user_ids=(user.pk, *exclude_user_ids), conversation_id=conversation_id)
 
 
 def conversation_changed(membership: Membership) -> dict:
     """Per-user state changed (pin, mute, read): the user's other tabs refresh that list entry."""
-    return _event("conversation.changed", {
+    return event("conversation.changed", {
         "conversation": membership.conversation_id,
         "pinned": membership.pinned,
         "muted": membership.muted,
@@ -87,9 +82,9 @@ def conversation_changed(membership: Membership) -> dict:
 
 def conversation_joined(*, conversation_id: int, user_id: int) -> dict:
     """Tells the user's sockets to subscribe to a conversation they were just added to."""
-    return _event("conversation.joined", {"conversation": conversation_id}, conversation_id=conversation_id, user_id=user_id)
+    return event("conversation.joined", {"conversation": conversation_id}, conversation_id=conversation_id, user_id=user_id)
 
 
 def conversation_left(*, conversation_id: int, user_id: int) -> dict:
     """Tells the user's sockets to unsubscribe at once (removal takes effect immediately)."""
-    return _event("conversation.left", {"conversation": conversation_id}, conversation_id=conversation_id, user_id=user_id)
+    return event("conversation.left", {"conversation": conversation_id}, conversation_id=conversation_id, user_id=user_id)
