@@ -116,8 +116,7 @@ def stop_database_threads() -> None:
     executor, _database_executor = _database_executor, None
     if executor is None:
         return
-    threads = getattr(executor, "_max_workers", 1)
-    for future in [executor.submit(connections.close_all) for _ in range(threads)]:
+    for future in [executor.submit(connections.close_all) for _ in range(settings.SOCKET_DATABASE_THREADS)]:
         future.result(timeout=10)
     executor.shutdown(wait=True)
 

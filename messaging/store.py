@@ -87,7 +87,7 @@ def _run(name: str, params) -> list[tuple]:
 def _loaded(model, **values):
     """An instance as the ORM would load it with only these fields: the others are deferred, so
     reading one later queries it instead of returning a default."""
-    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    names = [f.attname for f in model._meta.get_fields() if f.concrete and f.attname in values]
     return model.from_db(connection.alias, names, [values[name] for name in names])
 
 
