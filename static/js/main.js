@@ -22,7 +22,9 @@ const dispatch = {
   "message.ack": (e) => timeline.messageAck(e),
   "history": (e) => timeline.history(e),
   "error": (e) => {
-    if (e.client_id && e.for === "message.send") { timeline.sendFailed(e.client_id, e.error); composer.sendRefused(e); }
+    if (e.for !== "message.send") return; // a refused resume is socket.js's to retry
+    if (e.client_id) timeline.sendFailed(e.client_id, e.error);
+    composer.sendRefused(e);
   },
   "receipt.updated": (e) => timeline.receiptUpdated(e),
   "typing.started": (e) => presence.typingStarted(e, { open: e.conversation === timeline.openConversation() }),

@@ -187,7 +187,7 @@ function connect() {
   clearTimeout(retryTimer);
   retryTimer = null;
   if (stopped || leaving) return;
-  if (current) abandon(current);
+  if (current) abandon(current, "replaced");
   const ws = new WebSocket(socketUrl());
   const connection = { ws, ready: false, connectTimer: null, answerTimer: null, heartbeat: null };
   current = connection;
@@ -238,12 +238,12 @@ function ping(connection, within) {
 
 // Detach, then close: the old socket can say nothing more, and a close that never completes on a
 // dead path (the browser waits a long time for the closing handshake) holds nothing up.
-function abandon(connection) {
+function abandon(connection, reason = "given up") {
   clearTimeout(connection.connectTimer);
   clearTimeout(connection.answerTimer);
   clearInterval(connection.heartbeat);
   if (current === connection) current = null;
-  try { connection.ws.close(1000, "replaced"); } catch (e) { /* already closing */ }
+  try { connection.ws.close(1000, reason); } catch (e) { /* already closing */ }
 }
 
 function giveUp(connection) {
@@ -307,7 +307,7 @@ export function start(options) {
   window.addEventListener("pagehide", () => {
     leaving = true;
     clearTimeout(retryTimer);
-    if (current) abandon(current);
+    if (current) abandon(current, "page hidden");
     forgetRequests();
   });
   window.addEventListener("pageshow", (event) => {

@@ -81,7 +81,9 @@ function decorate() {
       divider.className = "day-divider";
       divider.setAttribute("role", "separator");
       divider.textContent = dayLabel(created);
-      li.before(divider);
+      // The day comes before the "New messages" line that may head this message.
+      const unreadLine = li.previousElementSibling?.id === "unread-divider" ? li.previousElementSibling : null;
+      (unreadLine || li).before(divider);
     }
     const sameRun = previous && previous.dataset.senderId && previous.dataset.senderId === li.dataset.senderId &&
       created - new Date(previous.dataset.created) < 5 * 60 * 1000 && !li.classList.contains("msg-system");

@@ -81,6 +81,7 @@ def test_resume_is_retried_complete_and_applied_once_whatever_the_order(page, of
 
     off_loop(say, "one", "two")
     sign_in(page, "bo")
+    expect(page.locator("body[data-socket=open]")).to_be_attached()  # the home page's own socket: not scripted
     server = ScriptedServer(page)
     page.goto(f"/c/{chat.pk}/")
     expect(page.locator("body[data-socket=open]")).to_be_attached()
@@ -121,3 +122,24 @@ def test_resume_is_retried_complete_and_applied_once_whatever_the_order(page, of
     # Signed out (4401): the page says so and stays put.
     server.ws.close(code=4401, reason="signed out")
     expect(page.get_by_role("status").filter(has_text="Your session has ended. Please sign in again.")).to_be_visible()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_too_many_sockets_waits_and_says_so(new_page, off_loop, shoot, scheme):
+    ana = make_user("ana", first_name="Ana", last_name="Lima")
+    bo = make_user("bo", first_name="Bo", last_name="Berg")
+    chat = off_loop(services.get_or_create_direct_conversation, user=ana, other_id=bo.pk)
+    off_loop(services.send_message, user=ana, conversation_id=chat.pk, body="Are you there, Bo?")
+    page = new_page(color_scheme=scheme)
+    sign_in(page, "bo")
+    expect(page.locator("body[data-socket=open]")).to_be_attached()  # the home page's own socket: not scripted
+    server = ScriptedServer(page)
+    page.goto(f"/c/{chat.pk}/")
+    server.resumes(page, 1)
+    server.send({"type": "history", "conversation": chat.pk, "after_seq": 1, "more": False, "messages": []})
+    # Close code 4429: this person has too many sockets open. The tab says so and waits 30 s.
+    server.ws.close(code=4429, reason="too many sockets")
+    banner = page.get_by_role("status").filter(has_text="You are connected from too many tabs or devices.")
+    expect(banner).to_be_visible()
+    shoot(page, "chat-too-many-sockets")
+    assert len(server.connections) == 1, "no new socket before the 30 s are up"
