@@ -160,20 +160,29 @@ def browser():
         browser.close()
 
 
+# What Chromium and htmx log when a connection fails (not the page's own errors).
+_NETWORK_FAILURE = re.compile(
+    r"^WebSocket connection to '[^']*' failed|^Failed to load resource: net::ERR_|net::ERR_[A-Z_]+$"
+    r"|^htmx:(sendError|afterRequest), ")
+
+
 @pytest.fixture
 def new_page(browser, live_url):
     """Factory: ``new_page(viewport=PHONE, color_scheme="dark")`` opens a page in a fresh context.
 
-    Each page gets ``base_url`` (so ``page.goto("/accounts/login/")`` works) and records console
+    Each page gets ``base_url`` (so ``page.goto("/accounts/login/")`` works; pass ``base_url`` to
+    reach the server another way, e.g. through tests/e2e/relay.py) and records console
     errors (failed loads and CSP violations included) and uncaught exceptions; the test fails if
-    any page had one.
+    any page had one. ``network_cuts=True`` lets the browser's own reports of a connection that
+    failed pass (the test cuts the network on purpose); the page's errors still count.
     """
     contexts = []
     problems: list[tuple[str, str]] = []
 
-    def make(viewport: dict | None = None, color_scheme: str = "light"):
+    def make(viewport: dict | None = None, color_scheme: str = "light", base_url: str | None = None,
+             network_cuts: bool = False):
         context = browser.new_context(
-            base_url=live_url,
+            base_url=base_url or live_url,
             viewport=viewport or DESKTOP,
             color_scheme=color_scheme,
             reduced_motion="reduce",
@@ -183,7 +192,12 @@ def new_page(browser, live_url):
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()
-        page.on("console", lambda msg: msg.type == "error" and problems.append((page.url, msg.text)))
+        def console(msg):
+            if msg.type != "error" or (network_cuts and _NETWORK_FAILURE.search(msg.text)):
+                return
+            problems.append((page.url, msg.text))
+
+        page.on("console", console)
         page.on("pageerror", lambda error: problems.append((page.url, str(error))))
         return page
 
