@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy
 
 from .models import User
 
@@ -10,5 +11,5 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ("is_active", "is_staff", "is_superuser", "date_joined", "last_seen")
     search_fields = ("username", "email", "first_name", "last_name")
     ordering = ("-date_joined",)
-    fieldsets = BaseUserAdmin.fieldsets + (("Profile", {"fields": ("avatar", "about", "last_seen")}),)
+    fieldsets = BaseUserAdmin.fieldsets + ((gettext_lazy("Profile"), {"fields": ("avatar", "about", "last_seen")}),)
     readonly_fields = ("last_seen",)

@@ -1,6 +1,8 @@
 from django import forms
 from django.conf import settings
 from django.core.validators import MinLengthValidator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chatsite.forms import CleanCharField
 
@@ -10,8 +12,10 @@ from .models import User
 class SignupExtraForm(forms.Form):
     """The names allauth's sign-up form does not ask for; allauth calls ``signup`` after saving."""
 
-    first_name = CleanCharField(max_length=150, label="First name", widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
-    last_name = CleanCharField(max_length=150, label="Last name", widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
+    first_name = CleanCharField(max_length=150, label=gettext_lazy("First name"),
+                                widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
+    last_name = CleanCharField(max_length=150, label=gettext_lazy("Last name"),
+                               widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
 
     field_order = ["email", "username", "first_name", "last_name", "password1", "password2"]
 
@@ -24,8 +28,7 @@ class SignupExtraForm(forms.Form):
 class ProfileForm(forms.ModelForm):
     avatar = forms.ImageField(
         required=False,
-        label="Avatar",
-        help_text=f"JPEG, PNG, GIF or WebP, at most {settings.AVATAR_MAX_BYTES // (1024 * 1024)} MB. It is cropped to a square.",
+        label=gettext_lazy("Avatar"),
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}),
     )
 
@@ -34,7 +37,13 @@ class ProfileForm(forms.ModelForm):
         fields = ["first_name", "last_name", "username", "about"]
         field_classes = dict.fromkeys(fields, CleanCharField)
         widgets = {"about": forms.Textarea(attrs={"rows": 3})}
-        help_texts = {"username": "Letters, digits and @/./+/-/_ only. Others find you by it."}
+        help_texts = {"username": gettext_lazy("Letters, digits and @/./+/-/_ only. Others find you by it.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The size comes from the settings: the sentence is made per form, not at import.
+        self.fields["avatar"].help_text = (_("JPEG, PNG, GIF or WebP, at most %(size)s MB. It is cropped to a square.")
+                                           % {"size": settings.AVATAR_MAX_BYTES // (1024 * 1024)})
 
     def clean_username(self):
         from allauth.account import app_settings as account_settings
@@ -55,11 +64,11 @@ class ProfileForm(forms.ModelForm):
 
 class DeleteAccountForm(forms.Form):
     password = forms.CharField(
-        label="Your password",
+        label=gettext_lazy("Your password"),
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         required=False,
     )
-    confirm = forms.CharField(label="Type your username to confirm", required=True)
+    confirm = forms.CharField(label=gettext_lazy("Type your username to confirm"), required=True)
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
@@ -70,9 +79,9 @@ class DeleteAccountForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("confirm") and cleaned["confirm"] != self.user.username:
-            self.add_error("confirm", "That is not your username.")
+            self.add_error("confirm", _("That is not your username."))
         if "password" in self.fields and not self.user.check_password(cleaned.get("password") or ""):
-            self.add_error("password", "Your password is not correct.")
+            self.add_error("password", _("Your password is not correct."))
         return cleaned
 
 

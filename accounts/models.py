@@ -2,6 +2,7 @@ import uuid
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 def avatar_path(instance, filename: str) -> str:
@@ -16,10 +17,12 @@ class User(AbstractUser):
     about = models.CharField(max_length=500, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
     # Privacy and notification settings.
-    direct_messages_from = models.CharField("Who may start a chat with me", max_length=8, default="everyone",
-                                            choices=[("everyone", "Everyone"), ("friends", "Friends only")])
-    hide_last_seen = models.BooleanField("Hide when I was last online", default=False)
-    email_digest = models.BooleanField("Email me a digest of unread messages when I am away", default=True)
+    direct_messages_from = models.CharField(gettext_lazy("Who may start a chat with me"), max_length=8,
+                                            default="everyone", choices=[("everyone", gettext_lazy("Everyone")),
+                                                                         ("friends", gettext_lazy("Friends only"))])
+    hide_last_seen = models.BooleanField(gettext_lazy("Hide when I was last online"), default=False)
+    email_digest = models.BooleanField(gettext_lazy("Email me a digest of unread messages when I am away"),
+                                       default=True)
     digest_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -57,10 +60,10 @@ class Friendship(models.Model):
 
 class FriendRequest(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        ACCEPTED = "accepted", "Accepted"
-        REJECTED = "rejected", "Rejected"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", gettext_lazy("Pending")
+        ACCEPTED = "accepted", gettext_lazy("Accepted")
+        REJECTED = "rejected", gettext_lazy("Rejected")
+        CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
     from_user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="friend_requests_sent")
     to_user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="friend_requests_received")
@@ -87,12 +90,12 @@ class Block(models.Model):
 
 class Notification(models.Model):
     class Kind(models.TextChoices):
-        FRIEND_REQUEST = "friend_request", "Friend request"
-        FRIEND_ACCEPTED = "friend_accepted", "Friend request accepted"
-        GROUP_INVITATION = "group_invitation", "Group invitation"
-        MENTION = "mention", "Mention"
-        MISSED_CALL = "missed_call", "Missed call"
-        MESSAGE = "message", "New messages"
+        FRIEND_REQUEST = "friend_request", gettext_lazy("Friend request")
+        FRIEND_ACCEPTED = "friend_accepted", gettext_lazy("Friend request accepted")
+        GROUP_INVITATION = "group_invitation", gettext_lazy("Group invitation")
+        MENTION = "mention", gettext_lazy("Mention")
+        MISSED_CALL = "missed_call", gettext_lazy("Missed call")
+        MESSAGE = "message", gettext_lazy("New messages")
 
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=16, choices=Kind.choices)

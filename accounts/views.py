@@ -3,6 +3,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chatsite.files import serve_stored_file
@@ -48,7 +50,7 @@ def profile_edit(request):
         except ValidationError as error:
             form.add_error("avatar", error)
         else:
-            messages.success(request, "Your profile was saved.")
+            messages.success(request, _("Your profile was saved."))
             return redirect("profile_detail", request.user.pk)
     if form.errors:
         request.user.refresh_from_db()  # the form wrote invalid values onto the instance
@@ -60,15 +62,16 @@ def account_delete(request):
     form = DeleteAccountForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         services.delete_account(user=request.user, request=request)
-        messages.info(request, "Your account was deleted.")
+        messages.info(request, _("Your account was deleted."))
         return redirect("account_login")
     return render(request, "accounts/account_delete.html", {"form": form}, status=400 if form.errors else 200)
 
 
 # --- people, friends, blocks -------------------------------------------------------------------
 
-PEOPLE_TABS = [("friends", "Friends"), ("received", "Requests received"), ("sent", "Requests sent"),
-               ("find", "Find people"), ("blocked", "Blocked")]
+PEOPLE_TABS = [("friends", gettext_lazy("Friends")), ("received", gettext_lazy("Requests received")),
+               ("sent", gettext_lazy("Requests sent")), ("find", gettext_lazy("Find people")),
+               ("blocked", gettext_lazy("Blocked"))]
 
 
 @service_errors
@@ -100,7 +103,7 @@ def _back(request, default: str):
 @require_POST
 def friend_request_send(request, user_id: int):
     services.send_friend_request(user=request.user, to_id=user_id, note=request.POST.get("note", ""))
-    messages.success(request, "Friend request sent.")
+    messages.success(request, _("Friend request sent."))
     return _back(request, reverse("profile_detail", args=[user_id]))
 
 
@@ -109,10 +112,10 @@ def friend_request_send(request, user_id: int):
 def friend_request_answer(request, request_id: int, answer: str):
     if answer == "cancel":
         services.cancel_friend_request(user=request.user, request_id=request_id)
-        messages.info(request, "Friend request cancelled.")
+        messages.info(request, _("Friend request cancelled."))
         return _back(request, reverse("people") + "?tab=sent")
     services.respond_to_friend_request(user=request.user, request_id=request_id, accept=answer == "accept")
-    messages.success(request, "You are now friends." if answer == "accept" else "Friend request rejected.")
+    messages.success(request, _("You are now friends.") if answer == "accept" else _("Friend request rejected."))
     return _back(request, reverse("people") + "?tab=received")
 
 
@@ -120,7 +123,7 @@ def friend_request_answer(request, request_id: int, answer: str):
 @require_POST
 def unfriend(request, user_id: int):
     services.unfriend(user=request.user, other_id=user_id)
-    messages.info(request, "Removed from your friends.")
+    messages.info(request, _("Removed from your friends."))
     return _back(request, reverse("profile_detail", args=[user_id]))
 
 
@@ -128,7 +131,7 @@ def unfriend(request, user_id: int):
 @require_POST
 def block(request, user_id: int):
     services.block_user(user=request.user, other_id=user_id)
-    messages.info(request, "Blocked. They can no longer contact you.")
+    messages.info(request, _("Blocked. They can no longer contact you."))
     return _back(request, reverse("profile_detail", args=[user_id]))
 
 
@@ -136,7 +139,7 @@ def block(request, user_id: int):
 @require_POST
 def unblock(request, user_id: int):
     services.unblock_user(user=request.user, other_id=user_id)
-    messages.info(request, "Unblocked.")
+    messages.info(request, _("Unblocked."))
     return _back(request, reverse("people") + "?tab=blocked")
 
 
@@ -167,7 +170,7 @@ def settings_page(request):
     form = SettingsForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         services.update_settings(user=request.user, **form.cleaned_data)
-        messages.success(request, "Your settings were saved.")
+        messages.success(request, _("Your settings were saved."))
         return redirect("settings")
     return render(request, "accounts/settings.html", {"form": form}, status=400 if form.errors else 200)
 

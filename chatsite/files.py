@@ -8,6 +8,7 @@ import mimetypes
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.utils.translation import gettext as _
 
 # Types a browser may show inline without risk of running script in our origin.
 INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "audio/mpeg", "audio/ogg", "audio/webm",
@@ -17,7 +18,7 @@ INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "audio/mpe
 def serve_stored_file(name: str, *, content_type: str | None = None, download_name: str | None = None,
                       max_age: int = 3600):
     if not name:
-        raise Http404("No such file.")
+        raise Http404(_("No such file."))
     content_type = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
     inline = content_type in INLINE_TYPES
     download_name = download_name or name.rsplit("/", 1)[-1]
@@ -32,7 +33,7 @@ def serve_stored_file(name: str, *, content_type: str | None = None, download_na
     try:
         handle = default_storage.open(name, "rb")
     except FileNotFoundError:
-        raise Http404("No such file.") from None
+        raise Http404(_("No such file.")) from None
     response = FileResponse(handle, content_type=content_type, as_attachment=not inline, filename=download_name)
     response["Cache-Control"] = f"private, max-age={max_age}"
     response["X-Content-Type-Options"] = "nosniff"

@@ -1,6 +1,7 @@
 """Database ids from user input (URLs, forms, socket frames)."""
 
 from django.urls import register_converter
+from django.utils.translation import gettext as _
 
 from .errors import InvalidInput
 
@@ -24,7 +25,7 @@ def parse_id(value) -> int | None:
 def require_id(value) -> int:
     number = parse_id(value)
     if number is None:
-        raise InvalidInput("That is not a valid reference.")
+        raise InvalidInput(_("That is not a valid reference."))
     return number
 
 

@@ -4,6 +4,8 @@ import re
 import time
 from functools import lru_cache
 
+from django.utils.translation import gettext as _
+
 from .counters import increment
 from .errors import RateLimited
 
@@ -33,8 +35,9 @@ def _parse_rate(rate: str) -> tuple[int, int]:
     return int(count), int(digits or 1) * _UNITS[unit]
 
 
-def hit(scope: str, key: object, rate: str, message: str = "You are doing that too often. Please wait a moment.") -> None:
+def hit(scope: str, key: object, rate: str, message: str | None = None) -> None:
+    """Count one more ``scope`` action of ``key``; RateLimited (with ``message``, already translated) past the rate."""
     limit, window = parse_rate(rate)
     bucket = int(time.time() // window)
     if increment(f"rl:{scope}:{key}:{bucket}", timeout=window + 1) > limit:
-        raise RateLimited(message)
+        raise RateLimited(message or _("You are doing that too often. Please wait a moment."))

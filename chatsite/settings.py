@@ -350,6 +350,9 @@ CONTENT_SECURITY_POLICY = {
 
 # --- I18N -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# Where `manage.py makemessages -l <code>` writes the project's catalogs (none ship yet). Text that
+# is stored (system lines in chats, notifications) is written in LANGUAGE_CODE's language.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

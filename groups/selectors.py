@@ -1,4 +1,5 @@
 from django.db.models import Case, IntegerField, Value, When
+from django.utils.translation import gettext as _
 
 from chatsite.errors import NotFound
 from messaging.models import Membership, Message
@@ -14,7 +15,7 @@ def access_group_membership(user, conversation_id) -> Membership:
     """The user's membership of a group conversation; NotFound for anything else."""
     membership = access_membership(user, conversation_id)
     if not membership.conversation.is_group:
-        raise NotFound("That group does not exist or you are not a member of it.")
+        raise NotFound(_("That group does not exist or you are not a member of it."))
     return membership
 
 

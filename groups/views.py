@@ -2,6 +2,7 @@
 
 from django.contrib import messages as flash
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chatsite.errors import InvalidInput
@@ -83,49 +84,51 @@ def group_update(request, conversation_id: int):
         invite_policy=request.POST.get("invite_policy"), mention_all_policy=request.POST.get("mention_all_policy"),
         avatar=request.FILES.get("avatar"),
     )
-    return _back_to_info(request, conversation_id, "The group's settings were saved.")
+    return _back_to_info(request, conversation_id, _("The group's settings were saved."))
 
 
 @service_errors
 @require_POST
 def member_add(request, conversation_id: int):
     added = services.add_members(user=request.user, conversation_id=conversation_id, user_ids=request.POST.getlist("user_id"))
-    return _back_to_info(request, conversation_id, f"Added {', '.join(u.display_name for u in added)}.")
+    return _back_to_info(request, conversation_id,
+                         _("Added %(people)s.") % {"people": ", ".join(u.display_name for u in added)})
 
 
 @service_errors
 @require_POST
 def member_remove(request, conversation_id: int, user_id: int):
     services.remove_member(user=request.user, conversation_id=conversation_id, member_id=user_id)
-    return _back_to_info(request, conversation_id, "The member was removed.")
+    return _back_to_info(request, conversation_id, _("The member was removed."))
 
 
 @service_errors
 @require_POST
 def member_role(request, conversation_id: int, user_id: int):
     services.set_role(user=request.user, conversation_id=conversation_id, member_id=user_id, role=request.POST.get("role", ""))
-    return _back_to_info(request, conversation_id, "The role was changed.")
+    return _back_to_info(request, conversation_id, _("The role was changed."))
 
 
 @service_errors
 @require_POST
 def member_owner(request, conversation_id: int, user_id: int):
     services.transfer_ownership(user=request.user, conversation_id=conversation_id, member_id=user_id)
-    return _back_to_info(request, conversation_id, "Ownership was transferred.")
+    return _back_to_info(request, conversation_id, _("Ownership was transferred."))
 
 
 @service_errors
 @require_POST
 def group_invite(request, conversation_id: int):
     invitation = services.invite(user=request.user, conversation_id=conversation_id, invitee_id=request.POST.get("user_id"))
-    return _back_to_info(request, conversation_id, f"{invitation.invitee.display_name} was invited.")
+    return _back_to_info(request, conversation_id,
+                         _("%(name)s was invited.") % {"name": invitation.invitee.display_name})
 
 
 @service_errors
 @require_POST
 def group_leave(request, conversation_id: int):
     services.leave_group(user=request.user, conversation_id=conversation_id, new_owner_id=request.POST.get("new_owner") or None)
-    flash.success(request, "You left the group.")
+    flash.success(request, _("You left the group."))
     return redirect("home")
 
 
@@ -133,7 +136,7 @@ def group_leave(request, conversation_id: int):
 @require_POST
 def group_delete(request, conversation_id: int):
     services.delete_group(user=request.user, conversation_id=conversation_id)
-    flash.success(request, "The group was deleted.")
+    flash.success(request, _("The group was deleted."))
     return redirect("home")
 
 
@@ -149,7 +152,7 @@ def invitation_respond(request, invitation_id: int, answer: str):
     invitation = services.respond_to_invitation(user=request.user, invitation_id=invitation_id, accept=answer == "accept")
     if answer == "accept":
         return redirect("conversation", conversation_id=invitation.conversation_id)
-    flash.info(request, f"You declined the invitation to {invitation.conversation.title}.")
+    flash.info(request, _("You declined the invitation to %(title)s.") % {"title": invitation.conversation.title})
     return redirect("invitations")
 
 
@@ -157,7 +160,7 @@ def invitation_respond(request, invitation_id: int, answer: str):
 @require_POST
 def invitation_revoke(request, invitation_id: int):
     invitation = services.revoke_invitation(user=request.user, invitation_id=invitation_id)
-    return _back_to_info(request, invitation.conversation_id, "The invitation was revoked.")
+    return _back_to_info(request, invitation.conversation_id, _("The invitation was revoked."))
 
 
 @service_errors
@@ -173,8 +176,8 @@ def mentions(request):
     messages = message_selectors.list_mentions(request.user)
     return render(request, "messaging/starred.html", {
         "messages_page": messages, "starred": message_selectors.starred_ids(request.user, messages),
-        "page_title": "Mentions", "empty_text": "Nobody has mentioned you yet.",
-        "empty_hint": "When someone writes @your-username in a group, the message shows up here.",
+        "page_title": _("Mentions"), "empty_text": _("Nobody has mentioned you yet."),
+        "empty_hint": _("When someone writes @your-username in a group, the message shows up here."),
     })
 
 

@@ -19,6 +19,8 @@ from html import escape
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from .models import Message
 
@@ -31,6 +33,40 @@ def _url_pattern(name: str) -> str:
     return reverse(name, args=[_PLACEHOLDER]).replace(str(_PLACEHOLDER), "{}")
 
 
+@cache
+def _words_in(language: str) -> dict[str, str]:
+    """The fixed words of the HTML below, translated once per process and language (gettext reads
+    the active language from a context-local on every call, and a message has several words), and
+    escaped: the values filled into them are escaped already."""
+    words = {
+        "deleted": _("This message was deleted."),
+        "a_deleted_account": _("a deleted account"),
+        "reply_to": _("Reply to %(name)s"),
+        "reactions": _("Reactions"),
+        "edited": _("(edited)"),
+        "actions_for": _("Actions for message from %(name)s at %(time)s"),
+        "deleted_account_lower": _("deleted account"),
+        "deleted_account": _("Deleted account"),
+        "blocked_note": _("Message from someone you blocked."),
+        "pinned": _("Pinned"),
+        "pinned_hidden": _(", pinned"),
+        "muted": _("Muted"),
+        "muted_hidden": _(", muted"),
+        "no_messages": _("No messages yet"),
+        "by_you": _("You: %(text)s"),
+        "by_name": _("%(name)s: %(text)s"),
+        "unread": _("unread"),
+        "online": _("online"),
+        "away": _("away"),
+        "offline": _("offline"),
+    }
+    return {key: escape(text) for key, text in words.items()}
+
+
+def _words() -> dict[str, str]:
+    return _words_in(get_language())
+
+
 def _sender_name(sender) -> str:
     return sender.display_name if sender else ""
 
@@ -38,7 +74,7 @@ def _sender_name(sender) -> str:
 def _body(message: Message) -> str:
     pk = message.pk
     if message.is_deleted:
-        return '<p class="msg-body msg-body-deleted"><em>This message was deleted.</em></p>'
+        return f'<p class="msg-body msg-body-deleted"><em>{_words()["deleted"]}</em></p>'
     if message.kind in (Message.Kind.TEXT, Message.Kind.LINK):
         return f'<div class="msg-body" id="msg-body-{pk}">{message.body_html}</div>'
     if message.kind == Message.Kind.CALL:
@@ -50,9 +86,10 @@ def _reply_quote(message: Message) -> str:
     reply = message.reply_to
     if reply is None or message.is_deleted:
         return ""
-    who = escape(reply.sender.display_name) if reply.sender else "a deleted account"
+    words = _words()
+    who = escape(reply.sender.display_name) if reply.sender else words["a_deleted_account"]
     return (f'<a class="msg-quote" href="#msg-{message.conversation_id}-{reply.seq}" data-jump-to="{reply.seq}">'
-            f'<span class="msg-quote-sender">Reply to {who}</span>'
+            f'<span class="msg-quote-sender">{words["reply_to"] % {"name": who}}</span>'
             f'<span class="msg-quote-text">{escape(reply.preview)}</span></a>')
 
 
@@ -67,7 +104,7 @@ def _reactions(message: Message, reactions: list[dict]) -> str:
         f'{r["emoji"]} {r["count"]}</button>'
         for r in reactions
     )
-    return f'<div class="msg-reactions" role="group" aria-label="Reactions">{buttons}</div>'
+    return f'<div class="msg-reactions" role="group" aria-label="{_words()["reactions"]}">{buttons}</div>'
 
 
 def render_message_item(message: Message, *, reactions: list[dict] = (), starred: bool = False) -> str:
@@ -86,22 +123,24 @@ def render_message_item(message: Message, *, reactions: list[dict] = (), starred
     if m.kind == Message.Kind.SYSTEM:
         return f'<li {attrs}><p class="msg-system">{escape(m.body)}</p></li>'
 
+    words = _words()
     sender = escape(_sender_name(m.sender)) if m.sender_id else ""
-    edited = '<span class="msg-edited">(edited)</span>' if m.edited_at and not m.is_deleted else ""
+    edited = f'<span class="msg-edited">{words["edited"]}</span>' if m.edited_at and not m.is_deleted else ""
     seen_url = _url_pattern("seen_by").format(m.pk)
     actions = "" if m.is_deleted else (
-        f'<details class="msg-actions"><summary aria-label="Actions for message from '
-        f'{sender or "deleted account"} at {hhmm}"><span aria-hidden="true">⋯</span></summary></details>')
+        f'<details class="msg-actions"><summary aria-label="'
+        f'{words["actions_for"] % {"name": sender or words["deleted_account_lower"], "time": hhmm}}">'
+        f'<span aria-hidden="true">⋯</span></summary></details>')
     return (
         f'<li {attrs}><div class="msg-bubble">'
-        f'<p class="msg-meta"><span class="msg-sender">{sender or "Deleted account"}</span> '
+        f'<p class="msg-meta"><span class="msg-sender">{sender or words["deleted_account"]}</span> '
         f'<time datetime="{iso}">{hhmm}</time> {edited}'
         f'<span class="msg-status" data-status></span> '
         f'<button type="button" class="msg-seen link-button" data-seen hx-get="{seen_url}" '
         f'hx-target="#seen-{m.pk}" hx-swap="innerHTML"></button></p>'
         f'{_reply_quote(m)}'
         f'<div id="seen-{m.pk}" class="seen-by-box" aria-live="polite"></div>'
-        f'<p class="msg-blocked-note muted">Message from someone you blocked.</p>'
+        f'<p class="msg-blocked-note muted">{words["blocked_note"]}</p>'
         f'{_body(m)}{_reactions(m, reactions)}{actions}'
         f'</div></li>'
     )
@@ -114,21 +153,21 @@ def _avatar(image_url: str, fallback: str) -> str:
     return f'<span class="avatar avatar-md" aria-hidden="true">{inner}</span>'
 
 
-def _person_avatar(person, status: str) -> str:
+def _person_avatar(person, status: str, words: dict[str, str]) -> str:
     image = (_url_pattern("avatar").format(person.pk) + f"?v={person.avatar.name[8:16]}") if person.avatar else ""
     return (f'<span class="avatar-wrap">{_avatar(image, person.initials)}'
             f'<span class="presence" data-presence-user="{person.pk}" data-status="{status}">'
-            f'<span class="visually-hidden">{status}</span></span></span>')
+            f'<span class="visually-hidden">{words.get(status, status)}</span></span></span>')
 
 
 def conversation_title(entry) -> str:
     """What a membership's chat is called for its member: the other person, or the group's title."""
     conversation = entry.conversation
     if conversation.kind == conversation.Kind.DIRECT:
-        return entry.counterpart.display_name if entry.counterpart else "Deleted account"
+        return entry.counterpart.display_name if entry.counterpart else _("Deleted account")
     if conversation.kind == conversation.Kind.ASSISTANT:
-        return conversation.title or "Assistant"
-    return conversation.title or "Untitled group"
+        return conversation.title or _("Assistant")
+    return conversation.title or _("Untitled group")
 
 
 def render_conversation_entry(entry, *, viewer_id: int, active_id: int | None = None) -> str:
@@ -137,30 +176,31 @@ def render_conversation_entry(entry, *, viewer_id: int, active_id: int | None = 
     pk = conversation.pk
     unread = entry.unread_count
     activity = conversation.last_activity_at.isoformat()
+    words = _words()
     classes = "conversation-entry" + (" has-unread" if unread else "") + (" is-muted" if entry.muted else "")
     if entry.counterpart:
-        avatar = _person_avatar(entry.counterpart, entry.counterpart_status or "offline")
+        avatar = _person_avatar(entry.counterpart, entry.counterpart_status or "offline", words)
     else:
         image = (_url_pattern("group_avatar").format(pk) + f"?v={conversation.avatar.name[20:28]}"
                  if conversation.avatar else "")
         avatar = _avatar(image, "#")
     flags = ""
     if entry.pinned:
-        flags += ('<span class="entry-flag" title="Pinned"><span aria-hidden="true">📌</span>'
-                  '<span class="visually-hidden">, pinned</span></span>')
+        flags += (f'<span class="entry-flag" title="{words["pinned"]}"><span aria-hidden="true">📌</span>'
+                  f'<span class="visually-hidden">{words["pinned_hidden"]}</span></span>')
     if entry.muted:
-        flags += ('<span class="entry-flag" title="Muted"><span aria-hidden="true">🔕</span>'
-                  '<span class="visually-hidden">, muted</span></span>')
+        flags += (f'<span class="entry-flag" title="{words["muted"]}"><span aria-hidden="true">🔕</span>'
+                  f'<span class="visually-hidden">{words["muted_hidden"]}</span></span>')
     last = conversation.last_message
     if last is None:
-        preview = "No messages yet"
+        preview = words["no_messages"]
+    elif last.sender_id == viewer_id:
+        preview = words["by_you"] % {"text": escape(last.preview)}
+    elif last.sender and conversation.kind != conversation.Kind.DIRECT:
+        preview = words["by_name"] % {"name": escape(last.sender.first_name or last.sender.username),
+                                      "text": escape(last.preview)}
     else:
-        who = ""
-        if last.sender_id == viewer_id:
-            who = "You: "
-        elif last.sender and conversation.kind != conversation.Kind.DIRECT:
-            who = f"{last.sender.first_name or last.sender.username}: "
-        preview = escape(who + last.preview)
+        preview = escape(last.preview)
     current = ' aria-current="page"' if active_id == pk else ""
     return (
         f'<li class="{classes}" id="conv-{pk}" data-conversation-id="{pk}" data-kind="{conversation.kind}" '
@@ -173,7 +213,7 @@ def render_conversation_entry(entry, *, viewer_id: int, active_id: int | None = 
         f'{timezone.localtime(conversation.last_activity_at).strftime("%H:%M")}</time></span>'
         f'<span class="entry-bottom"><span class="entry-preview">{preview}</span>'
         f'<span class="badge" data-unread-badge{"" if unread else " hidden"}><span data-unread-count>{unread}</span>'
-        f'<span class="visually-hidden"> unread</span></span></span></span></a></li>'
+        f'<span class="visually-hidden"> {words["unread"]}</span></span></span></span></a></li>'
     )
 
 

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.html import strip_tags
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 def avatar_path(instance, filename: str) -> str:
@@ -16,9 +18,9 @@ def avatar_path(instance, filename: str) -> str:
 
 class Conversation(models.Model):
     class Kind(models.TextChoices):
-        DIRECT = "direct", "Direct"
-        GROUP = "group", "Group"
-        ASSISTANT = "assistant", "Assistant"
+        DIRECT = "direct", gettext_lazy("Direct")
+        GROUP = "group", gettext_lazy("Group")
+        ASSISTANT = "assistant", gettext_lazy("Assistant")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     title = models.CharField(max_length=100, blank=True)
@@ -34,13 +36,16 @@ class Conversation(models.Model):
     last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Policy(models.TextChoices):
-        EVERYONE = "everyone", "Everyone"
-        ADMINS = "admins", "Admins only"
+        EVERYONE = "everyone", gettext_lazy("Everyone")
+        ADMINS = "admins", gettext_lazy("Admins only")
 
     # Group settings (ignored for direct chats).
-    post_policy = models.CharField("Who may post", max_length=8, choices=Policy.choices, default=Policy.EVERYONE)
-    invite_policy = models.CharField("Who may invite", max_length=8, choices=Policy.choices, default=Policy.ADMINS)
-    mention_all_policy = models.CharField("Who may mention @all", max_length=8, choices=Policy.choices, default=Policy.ADMINS)
+    post_policy = models.CharField(gettext_lazy("Who may post"), max_length=8, choices=Policy.choices,
+                                   default=Policy.EVERYONE)
+    invite_policy = models.CharField(gettext_lazy("Who may invite"), max_length=8, choices=Policy.choices,
+                                     default=Policy.ADMINS)
+    mention_all_policy = models.CharField(gettext_lazy("Who may mention @all"), max_length=8, choices=Policy.choices,
+                                          default=Policy.ADMINS)
 
     def __str__(self):
         return self.title or f"{self.get_kind_display()} #{self.pk}"
@@ -64,9 +69,9 @@ class Conversation(models.Model):
 
 class Membership(models.Model):
     class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        ADMIN = "admin", "Admin"
-        MEMBER = "member", "Member"
+        OWNER = "owner", gettext_lazy("Owner")
+        ADMIN = "admin", gettext_lazy("Admin")
+        MEMBER = "member", gettext_lazy("Member")
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
@@ -100,14 +105,14 @@ class Membership(models.Model):
 
 class Message(models.Model):
     class Kind(models.TextChoices):
-        TEXT = "text", "Text"
-        IMAGE = "image", "Image"
-        FILE = "file", "File"
-        AUDIO = "audio", "Audio"
-        VIDEO = "video", "Video"
-        LINK = "link", "Link"
-        SYSTEM = "system", "System"
-        CALL = "call", "Call"
+        TEXT = "text", gettext_lazy("Text")
+        IMAGE = "image", gettext_lazy("Image")
+        FILE = "file", gettext_lazy("File")
+        AUDIO = "audio", gettext_lazy("Audio")
+        VIDEO = "video", gettext_lazy("Video")
+        LINK = "link", gettext_lazy("Link")
+        SYSTEM = "system", gettext_lazy("System")
+        CALL = "call", gettext_lazy("Call")
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     seq = models.PositiveBigIntegerField()
@@ -142,7 +147,7 @@ class Message(models.Model):
     @property
     def preview(self) -> str:
         if self.is_deleted:
-            return "Message deleted"
+            return _("Message deleted")
         if self.kind != self.Kind.TEXT and not self.body:
             return self.get_kind_display()
         # Plain text of what people see (markdown applied, marks removed), not the raw markdown.
@@ -159,10 +164,10 @@ class Attachment(models.Model):
     """A file sent in a message. Served only through an authorising view (never a public URL)."""
 
     class Kind(models.TextChoices):
-        IMAGE = "image", "Image"
-        AUDIO = "audio", "Audio"
-        VIDEO = "video", "Video"
-        FILE = "file", "File"
+        IMAGE = "image", gettext_lazy("Image")
+        AUDIO = "audio", gettext_lazy("Audio")
+        VIDEO = "video", gettext_lazy("Video")
+        FILE = "file", gettext_lazy("File")
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
     uploader = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")

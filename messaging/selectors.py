@@ -28,10 +28,10 @@ def access_membership(user, conversation_id) -> Membership:
 def access_attachment(user, attachment_id) -> Attachment:
     attachment = parse_id(attachment_id) and Attachment.objects.filter(pk=parse_id(attachment_id)).first()
     if not attachment:
-        raise NotFound("That file does not exist.")
+        raise NotFound(_("That file does not exist."))
     message = access_message(user, attachment.message_id)
     if message.is_deleted:
-        raise NotFound("That file was deleted.")
+        raise NotFound(_("That file was deleted."))
     return attachment
 
 
@@ -39,9 +39,9 @@ def access_message(user, message_id) -> Message:
     message = parse_id(message_id) and Message.objects.select_related("conversation", "sender").filter(
         pk=parse_id(message_id)).first()
     if not message:
-        raise NotFound("That message does not exist.")
+        raise NotFound(_("That message does not exist."))
     if not Membership.objects.filter(conversation_id=message.conversation_id, user=user).exists():
-        raise NotFound("That message does not exist.")
+        raise NotFound(_("That message does not exist."))
     return message
 
 

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import policy, presence_reads
 from accounts import services as account_services
@@ -25,8 +26,9 @@ from .rendering import find_mentions, render_message_html
 from .selectors import access_membership, access_message, list_conversation_ids
 
 # The reactions on offer, with the names screen readers announce.
-REACTION_CHOICES = {"👍": "thumbs up", "❤️": "heart", "😂": "laughter", "😮": "surprise", "😢": "sadness",
-                    "🙏": "thanks", "🎉": "celebration", "🔥": "fire"}
+REACTION_CHOICES = {"👍": gettext_lazy("thumbs up"), "❤️": gettext_lazy("heart"), "😂": gettext_lazy("laughter"),
+                    "😮": gettext_lazy("surprise"), "😢": gettext_lazy("sadness"), "🙏": gettext_lazy("thanks"),
+                    "🎉": gettext_lazy("celebration"), "🔥": gettext_lazy("fire")}
 
 
 @dataclass
@@ -56,9 +58,9 @@ def get_or_create_direct_conversation(*, user: User, other_id: int) -> Conversat
     try:
         other = User.objects.get(pk=parse_id(other_id), is_active=True)
     except (User.DoesNotExist, TypeError, ValueError):
-        raise NotFound("That person does not exist.") from None
+        raise NotFound(_("That person does not exist.")) from None
     if other.pk == user.pk:
-        raise InvalidInput("You cannot start a chat with yourself.")
+        raise InvalidInput(_("You cannot start a chat with yourself."))
     key = Conversation.make_direct_key(user.pk, other.pk)
     conversation = Conversation.objects.filter(direct_key=key).first()
     policy.check_direct_chat(user, other, exists=conversation is not None)
@@ -113,7 +115,8 @@ def send_message(*, user: User, conversation_id: int, body: str, client_id: str 
     client_id = _clean_client_id(client_id)
     try:
         body = _clean_body(body)
-        ratelimit.hit("send", user.pk, settings.MESSAGE_RATE_LIMIT, "You are sending messages too fast. Please wait a moment.")
+        ratelimit.hit("send", user.pk, settings.MESSAGE_RATE_LIMIT,
+                      _("You are sending messages too fast. Please wait a moment."))
         with transaction.atomic():
             message, mentioned = _store_sent_message(user, parse_id(conversation_id), body, client_id, reply_to_id)
     except (IntegrityError, ServiceError):
@@ -135,7 +138,7 @@ def _store_sent_message(user: User, conversation_id: int | None, body: str, clie
     membership, blocked = found
     conversation = membership.conversation
     if conversation.is_group and not membership.may(conversation.post_policy):
-        raise NotAllowed("Only admins can post in this group.")
+        raise NotAllowed(_("Only admins can post in this group."))
     if blocked:  # the flag of policy.block_exists_sql, asked in the same query; the policy says what it means
         policy.check_direct_message(user, conversation.counterpart_id(user.pk), blocked=True)
     mentioned = _resolve_mentions(membership, body)
@@ -143,7 +146,7 @@ def _store_sent_message(user: User, conversation_id: int | None, body: str, clie
     if reply_to_id:
         reply_to = Message.objects.filter(pk=require_id(reply_to_id), conversation_id=conversation.pk).select_related("sender").first()
         if reply_to is None:
-            raise InvalidInput("The message you are replying to is not in this conversation.")
+            raise InvalidInput(_("The message you are replying to is not in this conversation."))
     message = _append_message(
         conversation=conversation, last_seq=conversation.last_seq, sender=user, kind=Message.Kind.TEXT, body=body,
         body_html=render_message_html(body, mentioned=mentioned.names), client_id=client_id,
@@ -177,7 +180,7 @@ def _resolve_mentions(membership: Membership, body: str) -> Mentions:
         return Mentions(set(), set(), False)
     everyone = "all" in names
     if everyone and not membership.may(membership.conversation.mention_all_policy):
-        raise NotAllowed("Only admins can mention @all in this group.")
+        raise NotAllowed(_("Only admins can mention @all in this group."))
     others = Membership.objects.filter(conversation_id=membership.conversation_id).exclude(user_id=membership.user_id)
     if not everyone:
         match = Q()
@@ -200,10 +203,11 @@ def _notify(message: Message, mentions: Mentions) -> None:
     mentioned = mentions.user_ids and mentions.user_ids - policy.blocker_ids(message.sender_id, among=mentions.user_ids)
     if mentioned:
         publish_on_commit([user_group(uid) for uid in mentioned], events.mention_created(message))
-        where = message.conversation.title or "a group"
+        where = message.conversation.title or _("a group")
         account_services.notify_many(
             recipient_ids=mentioned, kind="mention", actor=message.sender, conversation_id=message.conversation_id,
-            text=f"{message.sender.display_name} mentioned you in {where}: {message.preview}",
+            text=_("%(name)s mentioned you in %(where)s: %(preview)s")
+            % {"name": message.sender.display_name, "where": where, "preview": message.preview},
             url=f"/c/{message.conversation_id}/#msg-{message.conversation_id}-{message.seq}")
     candidates = store.unmuted_member_ids(conversation_id=message.conversation_id, exclude_user_id=message.sender_id)
     online = presence_reads.is_online_map(candidates)
@@ -213,7 +217,11 @@ def _notify(message: Message, mentions: Mentions) -> None:
 
 
 def post_system_message(*, conversation_id: int, body: str) -> Message:
-    """A line such as "Ana added Bo", stored in the conversation's sequence like any message."""
+    """A line such as "Ana added Bo", stored in the conversation's sequence like any message.
+
+    ``body`` is stored and shown to every member as it is: callers translate it when they write it,
+    in the server's language (settings.LANGUAGE_CODE), as Django does for any text it stores. So are
+    notification texts (accounts.services.notify)."""
     return post_message(conversation_id=conversation_id, sender=None, kind=Message.Kind.SYSTEM, body=body)
 
 
@@ -230,9 +238,9 @@ def post_message(*, conversation_id: int, sender: User | None, kind: str, body: 
 def _own_live_message(user: User, message_id) -> Message:
     message = access_message(user, message_id)
     if message.sender_id != user.pk:
-        raise NotAllowed("You can only change your own messages.")
+        raise NotAllowed(_("You can only change your own messages."))
     if message.is_deleted:
-        raise InvalidInput("That message was deleted.")
+        raise InvalidInput(_("That message was deleted."))
     return message
 
 
@@ -240,12 +248,12 @@ def _own_live_message(user: User, message_id) -> Message:
 def edit_message(*, user: User, message_id: int, body: str) -> Message:
     message = _own_live_message(user, message_id)
     if message.kind != Message.Kind.TEXT:
-        raise InvalidInput("Only text messages can be edited.")
+        raise InvalidInput(_("Only text messages can be edited."))
     body = _clean_body(body)
     if body == message.body:
         return message
     _check_contact(user, message.conversation)
-    ratelimit.hit("send", user.pk, settings.MESSAGE_RATE_LIMIT, "You are editing too fast. Please wait a moment.")
+    ratelimit.hit("send", user.pk, settings.MESSAGE_RATE_LIMIT, _("You are editing too fast. Please wait a moment."))
     mentioned = _resolve_mentions(access_membership(user, message.conversation_id), body)
     message.body, message.edited_at = body, timezone.now()
     message.body_html = render_message_html(body, mentioned=mentioned.names)
@@ -280,13 +288,13 @@ def _delete_attachments(message: Message) -> None:
 @transaction.atomic
 def toggle_reaction(*, user: User, message_id: int, emoji: str) -> Message:
     if emoji not in REACTION_CHOICES:
-        raise InvalidInput("That reaction is not available.")
+        raise InvalidInput(_("That reaction is not available."))
     message = access_message(user, message_id)
     if message.is_deleted or message.kind == Message.Kind.SYSTEM:
-        raise InvalidInput("You cannot react to that message.")
+        raise InvalidInput(_("You cannot react to that message."))
     _check_contact(user, message.conversation)
-    ratelimit.hit("send", user.pk, settings.MESSAGE_RATE_LIMIT, "You are reacting too fast. Please wait a moment.")
-    deleted, _ = Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()
+    ratelimit.hit("send", user.pk, settings.MESSAGE_RATE_LIMIT, _("You are reacting too fast. Please wait a moment."))
+    deleted, _by_model = Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()
     if not deleted:
         Reaction.objects.get_or_create(message=message, user=user, emoji=emoji)  # a double click stores one
     publish_on_commit([conversation_group(message.conversation_id)], events.message_updated(message))
@@ -297,11 +305,11 @@ def toggle_reaction(*, user: User, message_id: int, emoji: str) -> Message:
 def toggle_star(*, user: User, message_id: int) -> bool:
     """Star or unstar; returns whether the message is now starred. Stars are private to the user."""
     message = access_message(user, message_id)
-    deleted, _ = Star.objects.filter(user=user, message=message).delete()
+    deleted, _by_model = Star.objects.filter(user=user, message=message).delete()
     if deleted:
         return False
     if message.is_deleted:
-        raise InvalidInput("You cannot star a deleted message.")
+        raise InvalidInput(_("You cannot star a deleted message."))
     Star.objects.get_or_create(user=user, message=message)
     return True
 
@@ -311,7 +319,7 @@ def _advance_watermarks(*, user: User, conversation_id, seq, read: bool) -> Memb
     try:
         seq = min(int(seq), membership.conversation.last_seq)
     except (TypeError, ValueError, OverflowError):  # (int() of an infinity overflows)
-        raise InvalidInput("A read receipt needs a message number.") from None
+        raise InvalidInput(_("A read receipt needs a message number.")) from None
     changes = {}
     if read and seq > membership.last_read_seq:
         changes["last_read_seq"] = seq

@@ -24,9 +24,9 @@ def _other(user: User, other_id) -> User:
     try:
         other = User.objects.get(pk=parse_id(other_id), is_active=True)
     except (User.DoesNotExist, TypeError, ValueError):
-        raise NotFound("That person does not exist.") from None
+        raise NotFound(_("That person does not exist.")) from None
     if other.pk == user.pk:
-        raise InvalidInput("That is you.")
+        raise InvalidInput(_("That is you."))
     return other
 
 
@@ -47,12 +47,12 @@ def _befriend(one: User, other: User) -> None:
 def send_friend_request(*, user: User, to_id, note: str = "") -> FriendRequest | None:
     """Ask to be friends. If they already asked you, this accepts their request instead."""
     other = _other(user, to_id)
-    ratelimit.hit("social", user.pk, SOCIAL_RATE, "You are sending friend requests too fast. Please wait a moment.")
+    ratelimit.hit("social", user.pk, SOCIAL_RATE, _("You are sending friend requests too fast. Please wait a moment."))
     note = clean_text(note, max_length=NOTE_MAX, what=_("A note"), field="note")
     if not policy.may_befriend(user, other):
         return None  # to the blocked person it looks as if the request went out; nothing is stored
     if selectors.are_friends(user.pk, other.pk):
-        raise InvalidInput(f"You and {other.display_name} are already friends.")
+        raise InvalidInput(_("You and %(name)s are already friends.") % {"name": other.display_name})
     theirs = FriendRequest.objects.select_for_update().filter(from_user=other, to_user=user, status=Status.PENDING).first()
     if theirs:
         return respond_to_friend_request(user=user, request_id=theirs.pk, accept=True)
@@ -60,8 +60,11 @@ def send_friend_request(*, user: User, to_id, note: str = "") -> FriendRequest |
     if mine:
         return mine
     request = FriendRequest.objects.create(from_user=user, to_user=other, note=note)
-    notify(recipient_id=other.pk, kind=Notification.Kind.FRIEND_REQUEST, actor=user,
-           text=f"{user.display_name} wants to be your friend" + (f": “{note}”" if note else ""),
+    if note:
+        text = _("%(name)s wants to be your friend: “%(note)s”") % {"name": user.display_name, "note": note}
+    else:
+        text = _("%(name)s wants to be your friend") % {"name": user.display_name}
+    notify(recipient_id=other.pk, kind=Notification.Kind.FRIEND_REQUEST, actor=user, text=text,
            url=reverse("people") + "?tab=received")
     _tell_both(user.pk, other.pk)
     return request
@@ -71,9 +74,9 @@ def _request_for(user: User, request_id, *, side: str) -> FriendRequest:
     try:
         request = FriendRequest.objects.select_for_update(of=("self",)).select_related("from_user", "to_user").get(pk=parse_id(request_id))
     except (FriendRequest.DoesNotExist, TypeError, ValueError):
-        raise NotFound("That friend request does not exist.") from None
+        raise NotFound(_("That friend request does not exist.")) from None
     if getattr(request, f"{side}_id") != user.pk:
-        raise NotFound("That friend request does not exist.")
+        raise NotFound(_("That friend request does not exist."))
     return request
 
 
@@ -84,14 +87,16 @@ def respond_to_friend_request(*, user: User, request_id, accept: bool) -> Friend
     if request.status == wanted:
         return request  # answered the same way twice: nothing more to do
     if request.status != Status.PENDING:
-        raise InvalidInput(f"That request was already {request.get_status_display().lower()}.")
+        # Translators: status is the request's state, lower case: "accepted", "rejected" or "cancelled".
+        raise InvalidInput(_("That request was already %(status)s.") % {"status": request.get_status_display().lower()})
     request.status, request.responded_at = wanted, timezone.now()
     request.save(update_fields=["status", "responded_at"])
     settle_notifications(user_id=user.pk, kind=Notification.Kind.FRIEND_REQUEST, actor_id=request.from_user_id)
     if accept:
         _befriend(request.from_user, user)
         notify(recipient_id=request.from_user_id, kind=Notification.Kind.FRIEND_ACCEPTED, actor=user,
-               text=f"{user.display_name} accepted your friend request", url=reverse("profile_detail", args=[user.pk]))
+               text=_("%(name)s accepted your friend request") % {"name": user.display_name},
+               url=reverse("profile_detail", args=[user.pk]))
     _tell_both(user.pk, request.from_user_id)
     return request
 
@@ -102,7 +107,8 @@ def cancel_friend_request(*, user: User, request_id) -> FriendRequest:
     if request.status == Status.CANCELLED:
         return request
     if request.status != Status.PENDING:
-        raise InvalidInput(f"That request was already {request.get_status_display().lower()}.")
+        # Translators: status is the request's state, lower case: "accepted", "rejected" or "cancelled".
+        raise InvalidInput(_("That request was already %(status)s.") % {"status": request.get_status_display().lower()})
     request.status, request.responded_at = Status.CANCELLED, timezone.now()
     request.save(update_fields=["status", "responded_at"])
     _tell_both(user.pk, request.to_user_id)
@@ -121,7 +127,7 @@ def block_user(*, user: User, other_id) -> Block:
     """Block: no friend requests, direct messages, group invitations or calls from them. Ends any
     friendship and cancels pending requests both ways. They are not told."""
     other = _other(user, other_id)
-    block, _ = Block.objects.get_or_create(blocker=user, blocked=other)
+    block, _created = Block.objects.get_or_create(blocker=user, blocked=other)
     Friendship.objects.filter(**Friendship.pair(user.pk, other.pk)).delete()
     FriendRequest.objects.filter(from_user__in=[user, other], to_user__in=[user, other], status=Status.PENDING).update(
         status=Status.CANCELLED, responded_at=timezone.now())

@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from chatsite.ids import parse_id
 from chatsite.realtime import publish_on_commit, user_group
@@ -14,7 +15,8 @@ from ..models import Notification, User
 @transaction.atomic
 def notify(*, recipient_id: int, kind: str, text: str, url: str = "", actor: User | None = None,
            conversation_id: int | None = None) -> Notification:
-    """Store a notification and alert the recipient's tabs.
+    """Store a notification and alert the recipient's tabs. ``text`` is stored as given, already
+    translated (see messaging.services.post_system_message).
 
     One unread notification per (actor, recipient, kind): a repeat while it is unread (a friend
     request sent, cancelled and sent again; a second invitation) updates that row with the latest
@@ -64,14 +66,20 @@ def notify_new_messages(*, recipient_ids, message) -> None:
     if not recipient_ids:
         return
     direct = message.conversation.kind == "direct"
-    sender = message.sender.display_name if message.sender else "someone"
-    where = f" from {sender}" if direct else f" in {message.conversation.title}"
+    # The row says "message" when made and "messages" once it counts more than one.
+    if direct:
+        sender = message.sender.display_name if message.sender else _("someone")
+        first, more = (_("New message from %(name)s") % {"name": sender},
+                       _("New messages from %(name)s") % {"name": sender})
+    else:
+        first, more = (_("New message in %(title)s") % {"title": message.conversation.title},
+                       _("New messages in %(title)s") % {"title": message.conversation.title})
     pending = Notification.objects.filter(recipient_id__in=recipient_ids, kind=Notification.Kind.MESSAGE,
                                           conversation_id=message.conversation_id, read_at__isnull=True)
     already = set(pending.values_list("recipient_id", flat=True))
-    pending.update(count=F("count") + 1, text=f"New messages{where}", actor=message.sender, updated_at=timezone.now())
+    pending.update(count=F("count") + 1, text=more, actor=message.sender, updated_at=timezone.now())
     Notification.objects.bulk_create([
-        Notification(recipient_id=rid, kind=Notification.Kind.MESSAGE, text=f"New message{where}", actor=message.sender,
+        Notification(recipient_id=rid, kind=Notification.Kind.MESSAGE, text=first, actor=message.sender,
                      url=f"/c/{message.conversation_id}/", conversation_id=message.conversation_id)
         for rid in recipient_ids - already
     ])

@@ -10,6 +10,7 @@ from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from chatsite.protocol import CLOSE_RECONNECT, CLOSE_SIGNED_OUT
@@ -38,14 +39,16 @@ def make_avatar(upload) -> ContentFile:
     The type is read from the bytes (Pillow), never from the name or the browser's header.
     """
     if upload.size > settings.AVATAR_MAX_BYTES:
-        raise ValidationError(f"The image is too large: at most {settings.AVATAR_MAX_BYTES // (1024 * 1024)} MB.")
+        raise ValidationError(_("The image is too large: at most %(size)s MB.")
+                              % {"size": settings.AVATAR_MAX_BYTES // (1024 * 1024)})
     try:
         upload.seek(0)
         with Image.open(upload) as probe:
             image_format = probe.format
             # A tiny file can declare a huge canvas: refuse it before decoding a single pixel.
             if probe.width * probe.height > MAX_PIXELS:
-                raise ValidationError(f"The image is too large: at most {MAX_PIXELS // 1_000_000} megapixels.")
+                raise ValidationError(_("The image is too large: at most %(pixels)s megapixels.")
+                                      % {"pixels": MAX_PIXELS // 1_000_000})
             probe.verify()
         upload.seek(0)
         with Image.open(upload) as image:
@@ -54,9 +57,9 @@ def make_avatar(upload) -> ContentFile:
             image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB")
             square = ImageOps.fit(image, (settings.AVATAR_SIZE, settings.AVATAR_SIZE), Image.Resampling.LANCZOS)
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError, ValueError):
-        raise ValidationError("That file is not an image we can read.") from None
+        raise ValidationError(_("That file is not an image we can read.")) from None
     if image_format not in AVATAR_FORMATS:
-        raise ValidationError("Please upload a JPEG, PNG, GIF or WebP image.")
+        raise ValidationError(_("Please upload a JPEG, PNG, GIF or WebP image."))
     out = io.BytesIO()
     square.save(out, format="PNG", optimize=True)
     return ContentFile(out.getvalue(), name="avatar.png")
@@ -108,7 +111,7 @@ def delete_account(*, user: User, request=None) -> None:
 @transaction.atomic
 def update_settings(*, user: User, direct_messages_from: str, hide_last_seen: bool, email_digest: bool) -> User:
     if direct_messages_from not in ("everyone", "friends"):
-        raise ValidationError("Choose who may start a chat with you.")
+        raise ValidationError(_("Choose who may start a chat with you."))
     user.direct_messages_from, user.hide_last_seen, user.email_digest = direct_messages_from, hide_last_seen, email_digest
     user.save(update_fields=["direct_messages_from", "hide_last_seen", "email_digest"])
     return user
