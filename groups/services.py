@@ -92,6 +92,11 @@ def _leave(conversation: Conversation, user_id: int) -> None:
     publish_on_commit([user_group(user_id)], message_events.conversation_left(conversation_id=conversation.pk, user_id=user_id))
 
 
+def _members_changed(conversation: Conversation) -> None:
+    """The open chats of the members follow who is in the group (after the change, in its transaction)."""
+    publish_on_commit([conversation_group(conversation.pk)], events.members_changed(conversation.pk))
+
+
 def _names(users) -> str:
     names = [u.display_name for u in users]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -178,6 +183,7 @@ def add_members(*, user: User, conversation_id, user_ids) -> list[User]:
         raise InvalidInput("Those people are already in the group.")
     _check_size(conversation, len(newcomers))
     _join(conversation, newcomers)
+    _members_changed(conversation)
     GroupInvitation.objects.filter(conversation=conversation, invitee__in=newcomers, status=GroupInvitation.Status.PENDING).update(
         status=GroupInvitation.Status.ACCEPTED, responded_at=timezone.now())
     post_system_message(conversation_id=conversation.pk, body=f"{user.display_name} added {_names(newcomers)}")
@@ -199,6 +205,7 @@ def remove_member(*, user: User, conversation_id, member_id) -> None:
     if target.role == Role.ADMIN and membership.role != Role.OWNER:
         raise NotAllowed("Only the owner can remove an admin.")
     _leave(membership.conversation, target.user_id)
+    _members_changed(membership.conversation)
     post_system_message(conversation_id=membership.conversation_id, body=f"{user.display_name} removed {target.user.display_name}")
 
 
@@ -260,10 +267,12 @@ def leave_group(*, user: User, conversation_id, new_owner_id=None) -> None:
             heir = others.filter(role=Role.ADMIN).order_by("joined_at", "pk").first() or others.order_by("joined_at", "pk").first()
         Membership.objects.filter(pk=heir.pk).update(role=Role.OWNER)
         _leave(conversation, user.pk)
+        _members_changed(conversation)
         post_system_message(conversation_id=conversation.pk, body=f"{user.display_name} left; {heir.user.display_name} is the owner now")
         return
     _leave(conversation, user.pk)
     if others.exists():
+        _members_changed(conversation)
         post_system_message(conversation_id=conversation.pk, body=f"{user.display_name} left")
     else:
         conversation.delete()
@@ -335,6 +344,7 @@ def respond_to_invitation(*, user: User, invitation_id, accept: bool) -> GroupIn
         Membership.objects.create(conversation=conversation, user=user, role=Role.MEMBER,
                                   last_read_seq=max(conversation.last_seq - 20, 0))
         publish_on_commit([user_group(user.pk)], message_events.conversation_joined(conversation_id=conversation.pk, user_id=user.pk))
+        _members_changed(conversation)
         post_system_message(conversation_id=conversation.pk, body=f"{user.display_name} joined")
     publish_on_commit([user_group(user.pk)], events.invitation_changed(invitation))
     return invitation
