@@ -86,7 +86,7 @@ def test_resume_is_retried_complete_and_applied_once_whatever_the_order(page, of
     page.goto(f"/c/{chat.pk}/")
     expect(page.locator("body[data-socket=open]")).to_be_attached()
     # Stored after the page was rendered, before its socket said hello: the first resume finds them.
-    off_loop(say, *"three four five six seven eight nine".split())
+    off_loop(say, *["three", "four", "five", "six", "seven", "eight", "nine"])
     m = {message.seq: message for message in Message.objects.filter(conversation=chat).select_related("sender")}
 
     # The first resume is refused (rate-limited): the tab asks again later, from the same place,
@@ -106,7 +106,7 @@ def test_resume_is_retried_complete_and_applied_once_whatever_the_order(page, of
     server.send(history(chat.pk, 2, [m[3], m[4], m[5]], more=True))  # a late duplicate
     server.send(history(chat.pk, 5, [m[6], m[7], m[8], m[9]], more=False))
     expect(page.get_by_role("log", name="Messages").get_by_text("eight", exact=True)).to_be_visible()
-    assert shown_bodies(page) == "one two three four five six seven eight nine".split()
+    assert shown_bodies(page) == ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
     # Close code 4001 (this socket fell behind): the tab comes straight back and resumes again.
     server.ws.close(code=4001, reason="too slow")
@@ -117,7 +117,7 @@ def test_resume_is_retried_complete_and_applied_once_whatever_the_order(page, of
     assert fourth["after_seq"] == 9
     server.send(history(chat.pk, 9, [m[10]], more=False))
     expect(page.get_by_role("log", name="Messages").get_by_text("ten", exact=True)).to_be_visible()
-    assert shown_bodies(page) == "one two three four five six seven eight nine ten".split()
+    assert shown_bodies(page) == ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 
     # Signed out (4401): the page says so and stays put.
     server.ws.close(code=4401, reason="signed out")
