@@ -152,8 +152,10 @@ class MessageCreated(MessageSummary):
 
 
 class MessageUpdated(MessageSummary):
-    """An edit, a delete for everyone, or a change of reactions: the message's new HTML."""
+    """An edit, a delete for everyone, or a change of reactions: the message's new HTML. The
+    sender, for the sidebar's "You: " / "Name: " before the preview of a chat's last message."""
     type: Literal["message.updated"]
+    sender_id: Id | None
     html: str
 
 
@@ -199,6 +201,22 @@ class GroupChanged(Outgoing):
     type: Literal["group.changed"]
     conversation: Id
     title: str
+
+
+class MemberSummary(Outgoing):
+    """A member as the chat page holds it: mention autocomplete, "N members", "Seen by N"."""
+    id: Id
+    username: str
+    name: str
+    read_seq: Seq
+    joined_at: str  # ISO 8601: "Seen by" counts a member only for messages from after they joined
+
+
+class MembersChanged(Outgoing):
+    """A group's members changed (joined, added, removed, left): every member, to the members."""
+    type: Literal["members.changed"]
+    conversation: Id
+    members: list[MemberSummary]
 
 
 class InvitationChanged(Outgoing):
@@ -249,6 +267,7 @@ EVENTS: dict[str, type[Outgoing]] = {
     "conversation.joined": ConversationJoined,
     "conversation.left": ConversationLeft,
     "group.changed": GroupChanged,
+    "members.changed": MembersChanged,
     "invitation.changed": InvitationChanged,
     "presence.changed": PresenceChanged,
     "notification.created": NotificationCreated,

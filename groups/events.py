@@ -2,6 +2,7 @@
 from django.template.loader import render_to_string
 
 from chatsite.realtime import event
+from messaging.selectors import list_member_summaries
 
 from .models import GroupInvitation
 
@@ -9,6 +10,14 @@ from .models import GroupInvitation
 def group_changed(conversation) -> dict:
     return event("group.changed", {"conversation": conversation.pk, "title": conversation.title},
                  conversation_id=conversation.pk)
+
+
+def members_changed(conversation_id: int) -> dict:
+    """To the group: who is in it now, with their read watermarks, for the open chats of its
+    members (mentions, "N members", "Seen by N"). Built inside the transaction that changed them."""
+    return event("members.changed", {"conversation": conversation_id,
+                                     "members": list_member_summaries(conversation_id)},
+                 conversation_id=conversation_id)
 
 
 def invitation_changed(invitation: GroupInvitation) -> dict:

@@ -39,8 +39,12 @@ def list_group_invitations(conversation_id: int) -> list[GroupInvitation]:
 
 
 def list_seen_by(message: Message) -> list[Membership]:
-    """Members (the sender excluded) whose read watermark has reached the message."""
-    return list(Membership.objects.filter(conversation_id=message.conversation_id, last_read_seq__gte=message.seq)
+    """Members (the sender excluded) whose read watermark has reached the message and who were in
+    the group when it was sent. A newcomer's watermark starts at the last message (older history
+    is not unread for them: groups.services._join), which says nothing about having seen it; the
+    chat page's "Seen by N" (static/js/timeline.js) counts by the same rule."""
+    return list(Membership.objects.filter(conversation_id=message.conversation_id, last_read_seq__gte=message.seq,
+                                          joined_at__lte=message.created_at)
                 .exclude(user_id=message.sender_id).select_related("user").order_by("user__first_name"))
 
 

@@ -97,6 +97,11 @@ def _leave(conversation: Conversation, user_id: int) -> None:
     publish_on_commit([user_group(user_id)], message_events.conversation_left(conversation_id=conversation.pk, user_id=user_id))
 
 
+def _members_changed(conversation: Conversation) -> None:
+    """The open chats of the members follow who is in the group (after the change, in its transaction)."""
+    publish_on_commit([conversation_group(conversation.pk)], events.members_changed(conversation.pk))
+
+
 def _names(users) -> str:
     names = [u.display_name for u in users]
     if len(names) == 1:
@@ -195,6 +200,7 @@ def add_members(*, user: User, conversation_id, user_ids) -> list[User]:
         raise InvalidInput(_("Those people are already in the group."))
     _check_size(conversation, len(newcomers))
     _join(conversation, newcomers)
+    _members_changed(conversation)
     GroupInvitation.objects.filter(conversation=conversation, invitee__in=newcomers, status=GroupInvitation.Status.PENDING).update(
         status=GroupInvitation.Status.ACCEPTED, responded_at=timezone.now())
     post_system_message(conversation_id=conversation.pk,
@@ -217,6 +223,7 @@ def remove_member(*, user: User, conversation_id, member_id) -> None:
     if target.role == Role.ADMIN and membership.role != Role.OWNER:
         raise NotAllowed(_("Only the owner can remove an admin."))
     _leave(membership.conversation, target.user_id)
+    _members_changed(membership.conversation)
     post_system_message(conversation_id=membership.conversation_id,
                         body=_("%(name)s removed %(member)s") % {"name": user.display_name,
                                                                  "member": target.user.display_name})
@@ -281,12 +288,14 @@ def leave_group(*, user: User, conversation_id, new_owner_id=None) -> None:
             heir = others.filter(role=Role.ADMIN).order_by("joined_at", "pk").first() or others.order_by("joined_at", "pk").first()
         Membership.objects.filter(pk=heir.pk).update(role=Role.OWNER)
         _leave(conversation, user.pk)
+        _members_changed(conversation)
         post_system_message(conversation_id=conversation.pk,
                             body=_("%(name)s left; %(heir)s is the owner now") % {"name": user.display_name,
                                                                                   "heir": heir.user.display_name})
         return
     _leave(conversation, user.pk)
     if others.exists():
+        _members_changed(conversation)
         post_system_message(conversation_id=conversation.pk, body=_("%(name)s left") % {"name": user.display_name})
     else:
         conversation.delete()
@@ -361,6 +370,7 @@ def respond_to_invitation(*, user: User, invitation_id, accept: bool) -> GroupIn
         Membership.objects.create(conversation=conversation, user=user, role=Role.MEMBER,
                                   last_read_seq=max(conversation.last_seq - 20, 0))
         publish_on_commit([user_group(user.pk)], message_events.conversation_joined(conversation_id=conversation.pk, user_id=user.pk))
+        _members_changed(conversation)
         post_system_message(conversation_id=conversation.pk, body=_("%(name)s joined") % {"name": user.display_name})
     publish_on_commit([user_group(user.pk)], events.invitation_changed(invitation))
     return invitation

@@ -51,7 +51,8 @@ def mention_created(message: Message) -> dict:
 
 
 def message_updated(message: Message) -> dict:
-    return event("message.updated", {**_summary(message), "html": render_message(message)},
+    return event("message.updated", {**_summary(message), "sender_id": message.sender_id,
+                                     "html": render_message(message)},
                   conversation_id=message.conversation_id)
 
 

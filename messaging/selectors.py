@@ -59,12 +59,15 @@ def list_member_ids(conversation_id: int) -> list[int]:
 
 
 def list_member_summaries(conversation_id: int) -> list[dict]:
-    """Members as plain data for the chat page: mention autocomplete and "Seen by N"."""
+    """Members as plain data for the chat page (and the ``members.changed`` event): mention
+    autocomplete, "N members" and "Seen by N" (``joined_at``: see groups.selectors.list_seen_by)."""
     rows = (Membership.objects.filter(conversation_id=conversation_id)
-            .values_list("user_id", "user__username", "user__first_name", "user__last_name", "last_read_seq")
+            .values_list("user_id", "user__username", "user__first_name", "user__last_name", "last_read_seq",
+                         "joined_at")
             .order_by("user__first_name", "user__username"))
-    return [{"id": uid, "username": username, "name": f"{first} {last}".strip() or username, "read_seq": read}
-            for uid, username, first, last, read in rows]
+    return [{"id": uid, "username": username, "name": f"{first} {last}".strip() or username, "read_seq": read,
+             "joined_at": joined.isoformat()}
+            for uid, username, first, last, read, joined in rows]
 
 
 def _with_counterparts(user, memberships: list[Membership]) -> list[Membership]:

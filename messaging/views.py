@@ -32,7 +32,7 @@ def conversation_detail(request, conversation_id: int):
         "membership": membership, "conversation": conversation, "more_before": more,
         "first_unread_seq": membership.last_read_seq + 1 if unread else None,
         "blocked_ids": account_selectors.blocked_ids(request.user.pk) if conversation.is_group else (),
-        "members": members, "members_json": [{k: m[k] for k in ("id", "username", "name")} for m in members],
+        "members": members, "members_json": [{k: m[k] for k in ("id", "username", "name", "joined_at")} for m in members],
         "watermarks": {m["id"]: m["read_seq"] for m in members},
         "others_read_seq": read_seq, "others_delivered_seq": delivered_seq, "max_length": settings.MESSAGE_MAX_LENGTH,
         **_message_context(request, messages),

@@ -60,6 +60,18 @@ def test_seen_by_list_on_demand(client, crew):
     assert client.get(reverse("seen_by", args=[message.pk]), HTTP_HX_REQUEST="true").status_code == 404
 
 
+def test_seen_by_leaves_out_who_joined_after_the_message(client, crew):
+    # A newcomer's watermark starts at the last message (its history is not unread for them); that
+    # is no sign they saw it. The chat page's "Seen by N" (timeline.js) counts by the same rule.
+    message = message_services.send_message(user=crew["owner"], conversation_id=crew["group"].pk, body="read me").message
+    message_services.mark_read(user=crew["member"], conversation_id=crew["group"].pk, seq=message.seq)
+    services.add_members(user=crew["owner"], conversation_id=crew["group"].pk, user_ids=[crew["outsider"].pk])
+    assert Membership.objects.get(conversation=crew["group"], user=crew["outsider"]).last_read_seq >= message.seq
+    client.force_login(crew["owner"])
+    listing = client.get(reverse("seen_by", args=[message.pk]), HTTP_HX_REQUEST="true").content.decode()
+    assert "Seen by 1" in listing and "Mia Tester" in listing and "Nina" not in listing
+
+
 def test_mentions_page(client, crew):
     message_services.send_message(user=crew["member"], conversation_id=crew["group"].pk, body="@adam ping")
     client.force_login(crew["admin"])

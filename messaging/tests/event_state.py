@@ -6,12 +6,13 @@ state fetched again after the action. Here:
 
 - ``fetch_page`` is the page as the server renders it: the sidebar from
   ``selectors.list_conversations`` through ``html.render_conversation_entry`` (parsed back into the
-  fields static/js/chat.js reads and writes), and, for an open chat, what ``views.conversation_detail``
+  fields the browser reads and writes), and, for an open chat, what ``views.conversation_detail``
   puts in it (its messages, receipts, members, header).
-- ``apply_event`` is what static/js/chat.js does with each event, handler by handler, including the
+- ``apply_event`` is what the browser's modules (static/js/main.js routes each event to
+  sidebar.js, timeline.js, composer.js) do with each event, handler by handler, including the
   frames the tab sends back (``read`` when the open chat is on screen, ``delivered`` otherwise).
   A fetch the browser makes (``refreshEntry``: GET /c/<id>/entry/) is the same selector here.
-  **It mirrors chat.js: change the two together.** An event type it does not know fails the test.
+  **It mirrors those modules: change the two together.** An event type it does not know fails the test.
 - ``verify_action`` opens a real socket for the observer, settles the page (the frames a tab sends
   when it connects), runs the action, applies what arrives until the socket is quiet, and requires
   the page so updated to equal the page fetched fresh, and to differ from before (else the test
@@ -27,6 +28,7 @@ import json
 import re
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from html.parser import HTMLParser
 
 from channels.db import database_sync_to_async
@@ -45,7 +47,7 @@ from messaging.tests.test_consumer import connect
 # presence indicators, a toast, the friends list, which htmx refetches).
 IGNORED_EVENTS = {"typing.started", "presence.changed", "mention.created", "friends.changed"}
 BARRIER = json.dumps({"type": "pong"})  # sent through the layer: see settle()
-DELIVERED_THROTTLE = 2.0  # seconds: chat.js sends one ``delivered`` per conversation per 2 s
+DELIVERED_THROTTLE = 2.0  # seconds: timeline.js sends one ``delivered`` per conversation per 2 s
 
 
 class StateMismatch(AssertionError):
@@ -55,7 +57,7 @@ class StateMismatch(AssertionError):
 # --- the page as the server renders it ---------------------------------------------------------
 
 class _EntryParser(HTMLParser):
-    """The fields of one sidebar ``<li>`` that chat.js reads or writes."""
+    """The fields of one sidebar ``<li>`` that sidebar.js reads or writes."""
 
     TEXTS = {"entry-title": "title", "entry-preview": "preview"}
 
@@ -88,7 +90,7 @@ class _EntryParser(HTMLParser):
 
 @dataclass
 class Entry:
-    """One sidebar entry, as its ``<li>`` shows it (chat.js keeps its state in the same DOM)."""
+    """One sidebar entry, as its ``<li>`` shows it (sidebar.js keeps its state in the same DOM)."""
     kind: str
     last_seq: int
     pinned: bool
@@ -109,12 +111,19 @@ class Entry:
 
 
 _SENDER = re.compile(r'data-sender-id="(\d*)"')
+_CREATED = re.compile(r'data-created="([^"]+)"')
+
+
+def _to_ms(iso: str) -> datetime:
+    """An ISO time as the browser's Date.parse holds it: to the millisecond."""
+    moment = datetime.fromisoformat(iso)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 @dataclass
 class OpenChat:
     """The chat page's part: header, messages, receipts, members. ``member`` False once the viewer
-    is no longer in it (chat.js shows a banner; a fresh load would not show the chat at all)."""
+    is no longer in it (main.js shows a banner; a fresh load would not show the chat at all)."""
     conversation_id: int
     member: bool = True
     kind: str = ""
@@ -123,11 +132,12 @@ class OpenChat:
     header_muted: bool = False
     members: list[int] = field(default_factory=list)  # mention autocomplete, "N members"; groups only
     timeline: dict[int, str] = field(default_factory=dict)  # seq -> the message's <li>
-    # chat.js's own variables, seeded from the page's data attributes and JSON blocks:
+    # timeline.js's own variables, seeded from the page's data attributes and JSON blocks:
     last_read_sent: int = 0
     others_read: int = 0
     others_delivered: int = 0
     read_seqs: dict[int, int] = field(default_factory=dict)
+    joined: dict[int, datetime] = field(default_factory=dict)  # joinedAt: when each member joined (ms)
     resume_in_flight: bool = False
 
     @property
@@ -135,7 +145,9 @@ class OpenChat:
         return max(self.timeline, default=0)
 
     def receipts(self, me: int) -> dict[int, str]:
-        """What chat.js's applyStatuses shows on each of the viewer's own messages."""
+        """What timeline.js's applyStatuses shows on each of the viewer's own messages. "Seen by N"
+        counts the listed members, the viewer aside, whose watermark reached the message and who
+        joined before it was sent (groups.selectors.list_seen_by, the same rule)."""
         shown = {}
         for seq, html in sorted(self.timeline.items()):
             sender = _SENDER.search(html)
@@ -145,7 +157,9 @@ class OpenChat:
                 shown[seq] = ("Seen" if seq <= self.others_read else
                               "Delivered" if seq <= self.others_delivered else "Sent")
             else:
-                readers = sum(1 for uid, read in self.read_seqs.items() if uid != me and read >= seq)
+                created = _to_ms(_CREATED.search(html).group(1))
+                readers = sum(1 for uid, read in self.read_seqs.items()
+                              if uid != me and read >= seq and uid in self.joined and self.joined[uid] <= created)
                 shown[seq] = f"Seen by {readers}" if readers else ""
         return shown
 
@@ -208,6 +222,7 @@ def fetch_chat(user, conversation_id: int) -> OpenChat:
                   for m in messages},
         last_read_sent=membership.last_read_seq, others_read=read, others_delivered=delivered,
         read_seqs={m["id"]: m["read_seq"] for m in members},
+        joined={m["id"]: _to_ms(m["joined_at"]) for m in members},
     )
 
 
@@ -226,16 +241,30 @@ def fetch_page(user, *, chat: int | None = None, visible: bool = True) -> PageSt
     )
 
 
-# --- what static/js/chat.js does with each event -------------------------------------------------
+# --- what the browser's modules do with each event ----------------------------------------------
+
+def _sort_key(state: PageState, conversation_id: int) -> tuple:
+    """sidebar.js sortKey: the server's order, pinned first, then the last activity, then the id."""
+    entry = state.sidebar[conversation_id]
+    return (entry.pinned, _to_ms(entry.time), conversation_id)
+
+
+def _place_entry(state: PageState, conversation_id: int) -> None:
+    """placeEntry: before the first other entry that sorts after it, else after the last one."""
+    if conversation_id in state.order:
+        state.order.remove(conversation_id)
+    key = _sort_key(state, conversation_id)
+    later = next((i for i, cid in enumerate(state.order) if key > _sort_key(state, cid)), len(state.order))
+    state.order.insert(later, conversation_id)
+
 
 def _refresh_entry(state: PageState, conversation_id: int) -> None:
-    """refreshEntry: fetch the entry; replace it where it is, or put it at the top."""
+    """refreshEntry: fetch the entry; replace it, and put it in its place."""
     fresh = fetch_entry(state.user, conversation_id)
     if fresh is None:
         return
-    if conversation_id not in state.sidebar:
-        state.order.insert(0, conversation_id)
     state.sidebar[conversation_id] = fresh
+    _place_entry(state, conversation_id)
 
 
 def _set_unread(state: PageState, conversation_id: int, count: int) -> None:
@@ -244,14 +273,11 @@ def _set_unread(state: PageState, conversation_id: int, count: int) -> None:
         entry.unread = count
 
 
-def _move_to_top(state: PageState, conversation_id: int) -> None:
-    """moveToTop: a pinned entry to the very top, another one just below the last pinned entry."""
-    state.order.remove(conversation_id)
-    if state.sidebar[conversation_id].pinned:
-        state.order.insert(0, conversation_id)
-        return
-    pinned = [i for i, cid in enumerate(state.order) if state.sidebar[cid].pinned]
-    state.order.insert(pinned[-1] + 1 if pinned else 0, conversation_id)
+def _preview_text(state: PageState, entry: Entry, e: dict) -> str:
+    """previewText: "You: " before one's own message, the sender's short name in a group."""
+    who = ("You: " if e["sender_id"] == state.me else
+           e["sender_name"] + ": " if entry.kind != Conversation.Kind.DIRECT and e["sender_name"] else "")
+    return who + e["preview"]
 
 
 def _on_sidebar_message(state: PageState, e: dict) -> None:
@@ -262,15 +288,16 @@ def _on_sidebar_message(state: PageState, e: dict) -> None:
     if e["seq"] <= entry.last_seq:  # the fetched entry already counts it
         return
     mine = e["sender_id"] == state.me
-    who = "You: " if mine else (e["sender_name"] + ": " if entry.kind == "group" and e["sender_name"] else "")
-    entry.preview = who + e["preview"]
+    entry.preview = _preview_text(state, entry, e)
     entry.last_seq = e["seq"]
     entry.time = e["created_at"]
     chat = state.chat
     reading = chat is not None and e["conversation"] == chat.conversation_id and state.visible
-    if not mine and not reading:
+    if mine:  # sending moved my read position to it
+        entry.unread = 0
+    elif not reading:
         entry.unread += 1
-    _move_to_top(state, e["conversation"])
+    _place_entry(state, e["conversation"])
 
 
 def _mark_read(state: PageState) -> list[dict]:
@@ -298,21 +325,34 @@ def _resume(state: PageState) -> list[dict]:
     return [{"type": "resume", "conversation": chat.conversation_id, "after_seq": chat.last_seq}]
 
 
+_STARRED = ' data-starred="true"'
+
+
+def _keep_star(old: str, new: str) -> str:
+    """timeline.js messageUpdated keeps the reader's data-starred (the event's HTML has nobody's);
+    the server writes it as the <li>'s last attribute."""
+    new = new.replace(_STARRED, "", 1)
+    if _STARRED in old.split(">", 1)[0]:
+        tag, rest = new.split(">", 1)
+        new = tag + _STARRED + ">" + rest
+    return new
+
+
 def _insert_message(state: PageState, html: str, seq: int) -> list[dict]:
     chat = state.chat
     gap = chat.last_seq and seq > chat.last_seq + 1
     chat.timeline[seq] = html
-    # As chat.js does: the resume asks for what follows the newest message held, after inserting it.
+    # As timeline.js does: the resume asks for what follows the newest message held, after inserting it.
     return _resume(state) if gap else []
 
 
 def page_opened(state: PageState) -> list[dict]:
-    """The socket's first "open": chat.js marks the open chat read."""
+    """The socket's first "open": timeline.js marks the open chat read."""
     return _mark_read(state)
 
 
 def apply_event(state: PageState, e: dict) -> list[dict]:
-    """Apply one frame the socket received, as chat.js's handler for its type does; return the
+    """Apply one frame the socket received, as the browser's handler for its type does; return the
     frames the tab sends in answer."""
     kind = e["type"]
     chat = state.chat
@@ -321,6 +361,12 @@ def apply_event(state: PageState, e: dict) -> list[dict]:
     if kind == "message.created":
         _on_sidebar_message(state, e)
         if is_open:
+            sender = e["sender_id"]
+            if sender and sender != state.me:  # the sender has read what they answer
+                chat.read_seqs[sender] = max(chat.read_seqs.get(sender, 0), e["seq"])
+                if chat.kind == Conversation.Kind.DIRECT:
+                    chat.others_read = max(chat.others_read, e["seq"])
+                    chat.others_delivered = max(chat.others_delivered, e["seq"])
             frames += _insert_message(state, e["html"], e["seq"])
             if e["sender_id"] != state.me:
                 frames += _mark_read(state) if state.visible else _mark_delivered(state, e["conversation"], e["seq"])
@@ -328,10 +374,10 @@ def apply_event(state: PageState, e: dict) -> list[dict]:
             frames += _mark_delivered(state, e["conversation"], e["seq"])
     elif kind == "message.updated":
         if is_open and e["seq"] in chat.timeline:
-            chat.timeline[e["seq"]] = e["html"]
+            chat.timeline[e["seq"]] = _keep_star(chat.timeline[e["seq"]], e["html"])
         entry = state.sidebar.get(e["conversation"])
         if entry is not None and entry.last_seq == e["seq"]:
-            entry.preview = e["preview"]
+            entry.preview = _preview_text(state, entry, e)
     elif kind == "history":
         if chat is not None:
             chat.resume_in_flight = False
@@ -350,6 +396,13 @@ def apply_event(state: PageState, e: dict) -> list[dict]:
             _refresh_entry(state, e["conversation"])
         else:
             _set_unread(state, e["conversation"], e["unread"])
+        if is_open:  # timeline.js conversationChanged: the header's Pin / Mute buttons
+            chat.header_pinned, chat.header_muted = e["pinned"], e["muted"]
+    elif kind == "members.changed":
+        if is_open:  # timeline.js and composer.js membersChanged
+            chat.read_seqs = {m["id"]: max(chat.read_seqs.get(m["id"], 0), m["read_seq"]) for m in e["members"]}
+            chat.joined = {m["id"]: _to_ms(m["joined_at"]) for m in e["members"]}
+            chat.members = sorted(m["id"] for m in e["members"])
     elif kind == "conversation.joined":
         _refresh_entry(state, e["conversation"])
     elif kind == "conversation.left":
@@ -369,7 +422,7 @@ def apply_event(state: PageState, e: dict) -> list[dict]:
     elif kind == "error":
         raise AssertionError(f"the server refused a frame the tab sent: {e}")
     elif kind not in IGNORED_EVENTS:
-        raise AssertionError(f"the page model does not know {kind!r}: add what chat.js does with it to apply_event")
+        raise AssertionError(f"the page model does not know {kind!r}: add what the browser does with it to apply_event")
     return frames
 
 

@@ -111,21 +111,11 @@ async def test_mention_in_a_muted_group_reaches_the_bell(world):
     assert {"message.created", "mention.created", "notification.created"} <= set(types(events))
 
 
-@browser_bug("A message sent from another device of the sender moves the sender's own read watermark "
-             "(services._store_sent_message: advance_own_watermark) without any event: a tab of the "
-             "sender that showed the chat's unread count keeps it (chat.js onSidebarMessage adds "
-             "nothing for 'mine' but does not clear it either). Fix in the browser: a message of "
-             "mine sets the entry's unread to 0.")
 async def test_my_message_from_another_device_clears_my_unread_count(world):
     await setup(send, user=world.bo, conversation=world.direct, body="still there?")  # unread 1 for Ana
     await verify_action(world.ana, lambda: send(world.ana, world.direct, "yes"), **where(world, SIDEBAR))
 
 
-@browser_bug("Sending moves the sender's read watermark (they have read what they answer) without a "
-             "receipt.updated: Bo's page fetched fresh shows his message 'Seen', the live one keeps "
-             "'Sent'. Fix in the browser (no extra event): a message.created from someone raises "
-             "that person's read and delivered watermarks to its seq in receipt state (readSeqs, "
-             "othersRead, othersDelivered).")
 async def test_a_reply_shows_my_message_as_seen(world):
     # Ana's tabs are closed: Bo's message is neither read nor delivered when she answers it.
     await setup(send, user=world.bo, conversation=world.direct, body="are you there?")
@@ -171,9 +161,7 @@ async def test_delivered(world, observer, place, changes):
 @pytest.mark.parametrize("flag", ["pinned", "muted"])
 @pytest.mark.parametrize(("observer", "place", "changes"), [
     ("ana", SIDEBAR, True), ("ana", ("crew", True), True), ("bo", ON_CHAT, False),
-    pytest.param("ana", ON_CHAT, True, marks=browser_bug(
-        "conversation.changed refreshes the sidebar entry only: the open chat's header keeps its "
-        "Pin/Mute button as it was (aria-pressed and label), so the next click undoes the change.")),
+    ("ana", ON_CHAT, True),
 ], ids=["own-tab-sidebar", "own-tab-other-chat", "other-member", "own-tab-on-that-chat"])
 async def test_pin_and_mute_reach_my_other_tabs(world, flag, observer, place, changes):
     # The direct chat is at the top of the sidebar already (see the next test for one that is not).
@@ -184,8 +172,6 @@ async def test_pin_and_mute_reach_my_other_tabs(world, flag, observer, place, ch
     assert ("conversation.changed" in types(events)) == (observer == "ana")
 
 
-@browser_bug("A pin from another tab refreshes the entry in place (chat.js refreshEntry): the fresh "
-             "sidebar lists pinned chats first, the live one leaves the pinned entry where it was.")
 async def test_pinning_a_lower_chat_moves_it_to_the_top(world):
     await verify_action(world.ana, lambda: services.set_conversation_flags(
         user=world.ana, conversation_id=world.crew.pk, pinned=True), **where(world, SIDEBAR))
@@ -193,19 +179,13 @@ async def test_pinning_a_lower_chat_moves_it_to_the_top(world):
 
 # --- edits and deletes -------------------------------------------------------------------------
 
-PREFIX_DROPPED = ("message.updated sets the sidebar preview to the bare text (chat.js: "
-                  "entry-preview.textContent = e.preview) where the page writes 'You: ' before one's own "
-                  "message and 'Name: ' before someone's in a group. The event would need the sender's id "
-                  "for the browser to write the same prefix as onSidebarMessage does.")
-
-
 def _ana_last_direct(world) -> Message:
     return Message.objects.get(conversation=world.direct, seq=2)
 
 
 @pytest.mark.parametrize(("observer", "place"), [
     ("bo", ON_CHAT), ("bo", SIDEBAR),
-    pytest.param("ana", SIDEBAR, marks=browser_bug(PREFIX_DROPPED)),
+    ("ana", SIDEBAR),
 ], ids=["other-on-chat", "other-sidebar", "sender-other-tab"])
 async def test_edit_of_the_last_message(world, observer, place):
     events = await verify_action(getattr(world, observer), lambda: services.edit_message(
@@ -213,7 +193,6 @@ async def test_edit_of_the_last_message(world, observer, place):
     assert types(events) == ["message.updated"]
 
 
-@browser_bug(PREFIX_DROPPED)
 async def test_edit_of_the_last_message_in_a_group(world):
     last = await setup(Message.objects.get, conversation=world.crew, seq=4)
     await verify_action(world.bo, lambda: services.edit_message(user=world.ana, message_id=last.pk, body="morning!"),
@@ -228,7 +207,7 @@ async def test_edit_of_an_older_message_changes_the_chat_only(world):
 
 @pytest.mark.parametrize(("observer", "place"), [
     ("bo", ON_CHAT), ("bo", SIDEBAR),
-    pytest.param("ana", SIDEBAR, marks=browser_bug(PREFIX_DROPPED)),
+    ("ana", SIDEBAR),
 ], ids=["other-on-chat", "other-sidebar", "sender-other-tab"])
 async def test_delete_of_the_last_message(world, observer, place):
     events = await verify_action(getattr(world, observer), lambda: services.delete_message(
@@ -236,16 +215,12 @@ async def test_delete_of_the_last_message(world, observer, place):
     assert types(events) == ["message.updated"]
 
 
-@browser_bug(PREFIX_DROPPED + " A reaction to one's last message is enough: Ana's 'You: hi bo' becomes 'hi bo'.")
 async def test_reaction_to_my_last_message(world):
     await verify_action(world.ana, lambda: services.toggle_reaction(
         user=world.bo, message_id=_ana_last_direct(world).pk, emoji="👍"), state_change_expected=False,
         **where(world, SIDEBAR))
 
 
-@browser_bug("message.updated carries one rendering for everyone, without the reader's star: chat.js "
-             "replaces the <li>, so a message Bo starred loses data-starred (its menu then offers "
-             "'Star' and the next click unstars it). Keep data-starred across the replacement.")
 async def test_reaction_keeps_my_star(world):
     message = await setup(_ana_last_direct, world=world)
     await setup(services.toggle_star, user=world.bo, message_id=message.pk)
@@ -263,27 +238,22 @@ async def test_reaction_to_a_message_in_the_open_chat(world):
 
 # --- membership --------------------------------------------------------------------------------
 
-MEMBERS_STALE = ("Nothing tells the other members' open chat that the members changed (only a system "
-                 "line arrives): its members (mention autocomplete, 'N members') and the read "
-                 "watermarks behind 'Seen by N' stay as loaded. A newcomer counts in the fresh page's "
-                 "'Seen by' for earlier messages (groups._join starts their watermark at the last seq); "
-                 "one who left no longer does. Needs an event to the conversation (members changed).")
-
-
 @pytest.mark.parametrize(("observer", "place"), [
     ("dee", SIDEBAR), ("bo", SIDEBAR), ("bo", ON_CHAT),
-    pytest.param("bo", ("crew", True), marks=browser_bug(MEMBERS_STALE)),
+    ("bo", ("crew", True)),
 ], ids=["added-one", "member-sidebar", "member-on-other-chat", "member-on-that-chat"])
 async def test_member_added(world, observer, place):
     events = await verify_action(getattr(world, observer), lambda: group_services.add_members(
         user=world.ana, conversation_id=world.crew.pk, user_ids=[world.dee.pk]), **where(world, place))
     if observer == "dee":
         assert "conversation.joined" in types(events)
+    else:  # the members' sockets hear who is in the group now, open chat or not
+        assert "members.changed" in types(events)
 
 
 @pytest.mark.parametrize(("observer", "place"), [
     ("cy", SIDEBAR), ("cy", ("crew", True)), ("bo", SIDEBAR),
-    pytest.param("bo", ("crew", True), marks=browser_bug(MEMBERS_STALE)),
+    ("bo", ("crew", True)),
 ], ids=["removed-sidebar", "removed-on-that-chat", "member-sidebar", "member-on-that-chat"])
 async def test_member_removed(world, observer, place):
     events = await verify_action(getattr(world, observer), lambda: group_services.remove_member(
@@ -296,7 +266,7 @@ async def test_member_removed(world, observer, place):
 @pytest.mark.parametrize(("leaver", "observer", "place"), [
     ("bo", "bo", SIDEBAR), ("bo", "bo", ("crew", True)), ("bo", "ana", SIDEBAR), ("bo", "ana", HIDDEN),
     ("ana", "ana", SIDEBAR), ("ana", "bo", SIDEBAR),
-    pytest.param("bo", "ana", ("crew", True), marks=browser_bug(MEMBERS_STALE)),
+    ("bo", "ana", ("crew", True)),
 ], ids=["leaver-sidebar", "leaver-on-that-chat", "member-sidebar", "member-tab-hidden", "owner-leaves",
         "heir-sidebar", "member-on-that-chat"])
 async def test_leaving_a_group(world, leaver, observer, place):
@@ -347,8 +317,6 @@ async def test_new_direct_chat_started_by_the_other_person(world, observer, plac
     assert "conversation.joined" in types(events)
 
 
-@browser_bug("conversation.joined puts the fetched entry at the very top of the sidebar (chat.js "
-             "refreshEntry: listEl.prepend), above the pinned chats; the fresh page lists it below them.")
 async def test_new_direct_chat_goes_below_my_pinned_chats(world):
     await setup(services.set_conversation_flags, user=world.ana, conversation_id=world.crew.pk, pinned=True)
     await verify_action(

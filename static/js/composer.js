@@ -134,6 +134,11 @@ function chooseMention(index) {
   input.dispatchEvent(new Event("input"));
 }
 
+// The group's members changed (members.changed): the choices follow.
+export function membersChanged(e) {
+  if (chat && e.conversation === convId) members = e.members.map(({ id, username, name }) => ({ id, username, name }));
+}
+
 // ---------------------------------------------------------------- start
 
 function onKeydown(event) {

@@ -28,13 +28,14 @@ const dispatch = {
   },
   "receipt.updated": (e) => timeline.receiptUpdated(e),
   "typing.started": (e) => presence.typingStarted(e, { open: e.conversation === timeline.openConversation() }),
-  "conversation.changed": (e) => sidebar.conversationChanged(e),
+  "conversation.changed": (e) => { sidebar.conversationChanged(e); timeline.conversationChanged(e); },
   "conversation.joined": (e) => sidebar.conversationJoined(e),
   "conversation.left": (e) => {
     sidebar.conversationLeft(e);
     if (timeline.conversationLeft(e)) { leftOpenChat = true; showStatus(); }
   },
   "group.changed": (e) => { sidebar.groupChanged(e); timeline.groupChanged(e); },
+  "members.changed": (e) => { timeline.membersChanged(e); composer.membersChanged(e); },
   "invitation.changed": (e) => sidebar.invitationChanged(e),
   "presence.changed": (e) => presence.presenceChanged(e),
   "notification.created": (e) => presence.notificationCreated(e),

@@ -20,12 +20,36 @@ export function setUnread(conversation, count) {
   badge.querySelector("[data-unread-count]").textContent = String(count);
 }
 
-function moveToTop(entry) {
+// The server's order (selectors.list_conversations): pinned first, then the latest activity, then
+// the newest chat. Every entry that changes goes to its place by that order, so a live list reads
+// as a fetched one: a pin from another tab, a chat that just began, a new message.
+function sortKey(entry) {
+  return [entry.dataset.pinned === "1" ? 1 : 0, Date.parse(entry.dataset.lastActivity || "") || 0,
+    Number(entry.dataset.conversationId || 0)];
+}
+
+function comesBefore(a, b) {
+  const x = sortKey(a), y = sortKey(b);
+  for (let i = 0; i < x.length; i += 1) if (x[i] !== y[i]) return x[i] > y[i];
+  return false;
+}
+
+function placeEntry(entry) {
   const listEl = listElement();
   if (!listEl) return;
-  if (entry.dataset.pinned === "1") { listEl.prepend(entry); return; }
-  const pinned = Array.from(listEl.querySelectorAll(':scope > li[data-pinned="1"]')).filter((e) => e !== entry);
-  if (pinned.length) pinned[pinned.length - 1].after(entry); else listEl.prepend(entry);
+  const others = Array.from(listEl.querySelectorAll(":scope > li.conversation-entry")).filter((e) => e !== entry);
+  const next = others.find((other) => comesBefore(entry, other));
+  if (next) next.before(entry);
+  else if (others.length) others[others.length - 1].after(entry);
+  else listEl.prepend(entry);
+}
+
+// What the server writes before a chat's last message (messaging.html.render_conversation_entry):
+// "You: " for one's own, the sender's short name in a group, nothing in a direct chat.
+function previewText(entry, e) {
+  const who = e.sender_id === myId ? "You: "
+    : (entry.dataset.kind !== "direct" && e.sender_name ? e.sender_name + ": " : "");
+  return who + e.preview;
 }
 
 async function refreshEntry(conversation) {
@@ -38,6 +62,7 @@ async function refreshEntry(conversation) {
   listElement().querySelector("[data-empty-list]")?.remove();
   const old = entryFor(conversation);
   if (old) old.replaceWith(fresh); else listElement().prepend(fresh);
+  placeEntry(fresh);
   if (conversation === activeConversation) fresh.querySelector("a")?.setAttribute("aria-current", "page");
   htmx.process(fresh);
   localiseTimes(fresh);
@@ -51,19 +76,22 @@ export function messageCreated(event, { reading }) {
   // An entry fetched after this message was stored already counts it: count each message once.
   if (event.seq <= Number(entry.dataset.lastSeq || 0)) return;
   const mine = event.sender_id === myId;
-  const preview = entry.querySelector(".entry-preview");
-  const isGroup = entry.dataset.kind === "group";
-  preview.textContent = (mine ? "You: " : (isGroup && event.sender_name ? event.sender_name + ": " : "")) + event.preview;
+  entry.querySelector(".entry-preview").textContent = previewText(entry, event);
   entry.dataset.lastSeq = String(event.seq);
+  entry.dataset.lastActivity = event.created_at;
   const time = entry.querySelector("time");
   if (time) { time.setAttribute("datetime", event.created_at); time.textContent = shortWhen(event.created_at); }
-  if (!mine && !reading) setUnread(event.conversation, Number(entry.dataset.unread || 0) + 1);
-  moveToTop(entry);
+  // Sending moves one's own read position to the message (from any tab or device, without a
+  // conversation.changed): what was unread before it is read now.
+  if (mine) setUnread(event.conversation, 0);
+  else if (!reading) setUnread(event.conversation, Number(entry.dataset.unread || 0) + 1);
+  placeEntry(entry);
 }
 
+// An edit, a delete or a reaction: the last message's preview, with the same "You: " / "Name: ".
 export function messageUpdated(e) {
   const entry = entryFor(e.conversation);
-  if (entry && entry.dataset.lastSeq === String(e.seq)) entry.querySelector(".entry-preview").textContent = e.preview;
+  if (entry && entry.dataset.lastSeq === String(e.seq)) entry.querySelector(".entry-preview").textContent = previewText(entry, e);
 }
 
 export function conversationChanged(e) {

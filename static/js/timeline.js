@@ -17,6 +17,7 @@ let lastReadSent = 0;
 let othersRead = 0;
 let othersDelivered = 0;
 let readSeqs = {}; // groups: every member's read watermark, for "Seen by N"
+let joinedAt = {}; // groups: when each member joined (ms), for "Seen by N"
 let onRead = () => {};
 let stopFollowing = () => {};
 const deliveredSent = {};
@@ -119,7 +120,13 @@ function applyStatuses() {
     li.dataset.state = text.toLowerCase().replace("…", "");
     const seen = li.querySelector("[data-seen]");
     if (seen && !isDirect && seq) {
-      const readers = Object.entries(readSeqs).filter(([id, read]) => Number(id) !== myId && read >= seq).length;
+      // A member counts once their watermark reached the message, and only if they were in the
+      // group when it was sent: a newcomer's watermark starts at the last message (groups._join)
+      // without their having seen the history. The server's "Seen by" list (groups.selectors.
+      // list_seen_by) applies the same rule; members not (or no longer) listed do not count.
+      const created = Date.parse(li.dataset.created || "");
+      const readers = Object.entries(readSeqs).filter(([id, read]) => Number(id) !== myId && read >= seq &&
+        id in joinedAt && joinedAt[id] <= created).length;
       const label = readers ? `Seen by ${readers}` : "";
       if (seen.textContent !== label) seen.textContent = label;
     }
@@ -224,6 +231,15 @@ function markDelivered(conversation, seq) {
 
 export function messageCreated(e) {
   if (chat && e.conversation === convId) {
+    // Sending moves the sender's read and delivered positions to their message (they have read
+    // what they answer), with no receipt.updated: the receipts follow here, as a reload shows them.
+    if (e.sender_id && e.sender_id !== myId) {
+      readSeqs[e.sender_id] = Math.max(readSeqs[e.sender_id] || 0, e.seq);
+      if (isDirect) {
+        othersRead = Math.max(othersRead, e.seq);
+        othersDelivered = Math.max(othersDelivered, e.seq);
+      }
+    }
     insertMessages([{ html: e.html, seq: e.seq, sender_id: e.sender_id, client_id: e.client_id }]);
     if (behind()) socket.resume(convId); // a message before this one never came
     if (e.sender_id !== myId) {
@@ -239,6 +255,11 @@ export function messageUpdated(e) {
   const old = document.getElementById(`msg-${e.conversation}-${e.seq}`);
   if (!old) return;
   const fresh = htmlToElement(e.html);
+  // The event's HTML is the same for every reader, without anyone's star: keep this reader's
+  // (the menu's Star button knows of a star given in this tab since the page was loaded).
+  const star = old.querySelector("[data-star]");
+  const starred = star ? star.getAttribute("aria-pressed") === "true" : old.dataset.starred === "true";
+  if (starred) fresh.dataset.starred = "true"; else delete fresh.dataset.starred;
   old.replaceWith(fresh);
   htmx.process(fresh);
   decorate();
@@ -273,6 +294,37 @@ export function receiptUpdated(e) {
   applyStatuses();
 }
 
+// Pin or mute changed in another tab: the header's buttons say what the next click does.
+const FLAG_LABELS = { pinned: ["Pin", "Unpin"], muted: ["Mute", "Unmute"] };
+
+export function conversationChanged(e) {
+  if (!chat || e.conversation !== convId) return;
+  for (const [flag, labels] of Object.entries(FLAG_LABELS)) {
+    const form = chat.querySelector(`form[data-flag="${flag}"]`);
+    if (!form) continue;
+    const on = Boolean(e[flag]);
+    form.querySelector(`input[name="${flag}"]`).value = on ? "0" : "1";
+    const button = form.querySelector("button[type=submit]");
+    button.setAttribute("aria-pressed", String(on));
+    button.textContent = labels[on ? 1 : 0];
+  }
+}
+
+function setMembers(members) {
+  joinedAt = Object.fromEntries(members.map((m) => [m.id, Date.parse(m.joined_at)]));
+}
+
+// Someone joined, was added or removed, or left: the watermarks follow the members (never back).
+export function membersChanged(e) {
+  if (!chat || e.conversation !== convId) return;
+  const previous = readSeqs;
+  readSeqs = Object.fromEntries(e.members.map((m) => [m.id, Math.max(previous[m.id] || 0, m.read_seq)]));
+  setMembers(e.members);
+  const count = document.getElementById("member-count");
+  if (count) count.textContent = `${e.members.length} member${e.members.length === 1 ? "" : "s"}`;
+  applyStatuses();
+}
+
 export function groupChanged(e) {
   if (!chat || e.conversation !== convId) return;
   const title = document.getElementById("group-title");
@@ -303,6 +355,7 @@ export function init(options) {
   othersRead = Number(chat.dataset.othersReadSeq || 0);
   othersDelivered = Number(chat.dataset.othersDeliveredSeq || 0);
   readSeqs = readJson("chat-watermarks") || {};
+  setMembers(readJson("chat-members") || []);
 
   chat.addEventListener("click", (event) => {
     // Choosing an action closes its menu (htmx still sees the click).
