@@ -42,7 +42,8 @@ def _clean_body(body) -> str:
                       multiline=True, field="body")
 
 
-_CLIENT_ID = re.compile(r"[\w.:-]{1,64}")
+# Printable ASCII without spaces: a UUID from the browser, any token an API client makes up.
+_CLIENT_ID = re.compile(r"[!-~]{1,64}")
 
 
 def _clean_client_id(client_id) -> str:

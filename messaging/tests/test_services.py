@@ -286,3 +286,16 @@ def test_a_send_with_everyone_online_writes_only_the_message(alice, bob, direct)
     assert len([s for s in statements if s not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")]) <= 5, statements
     assert statements.count("BEGIN") <= 1, statements  # one transaction (SQLite shows its BEGIN)
     assert not Notification.objects.exists()
+
+
+@pytest.mark.parametrize("client_id", ["3f2b9c1e-8d4a-4b6f-9e2a-1c5d7e9f0a3b", "bench/uvicorn-1-2", "k:1.2_x"])
+def test_any_printable_token_is_a_client_id(alice, direct, client_id):
+    message = services.send_message(user=alice, conversation_id=direct.pk, body="hi", client_id=client_id).message
+    assert message.client_id == client_id
+
+
+@pytest.mark.parametrize("client_id", ["with space", "tab\tbed", "é", "x" * 65, 'x" onclick="y'])
+def test_a_client_id_outside_printable_ascii_is_refused(alice, direct, client_id):
+    with pytest.raises(InvalidInput):
+        services.send_message(user=alice, conversation_id=direct.pk, body="hi", client_id=client_id)
+    assert Message.objects.count() == 0
