@@ -7,6 +7,8 @@ online = some tab active, away = tabs open but all hidden or idle, offline = no 
 
 from django.core.cache import cache
 
+from chatsite.counters import read_many
+
 ONLINE, AWAY, OFFLINE = "online", "away", "offline"
 
 
@@ -21,7 +23,7 @@ def status_of(conn: int, active: int) -> str:
 def statuses(user_ids) -> dict[int, str]:
     user_ids = list(set(user_ids))
     keys = {key(kind, uid): (kind, uid) for uid in user_ids for kind in ("conn", "active")}
-    found = cache.get_many(list(keys))
+    found = read_many(list(keys))
     counts = {uid: {"conn": 0, "active": 0} for uid in user_ids}
     for name, value in found.items():
         kind, uid = keys[name]
@@ -33,7 +35,7 @@ def is_online_map(user_ids) -> dict[int, bool]:
     """Who has a tab open (online or away). Asked on every message sent, so it reads only the
     connection counters: half the keys of ``statuses``."""
     keys = {key("conn", uid): uid for uid in set(user_ids)}
-    found = cache.get_many(list(keys))
+    found = read_many(list(keys))
     return {uid: (found.get(name) or 0) > 0 for name, uid in keys.items()}
 
 

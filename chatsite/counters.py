@@ -54,3 +54,15 @@ def increment(key: str, delta: int = 1, *, timeout: int, restart_expiry: bool = 
     if restart_expiry:
         cache.touch(key, timeout)
     return value
+
+
+def read_many(keys: list[str]) -> dict[str, int]:
+    """The counters at ``keys`` that exist, in one round trip (MGET on Redis, where Django's
+    ``get_many`` builds a client per call first: the online check runs on every message sent)."""
+    client = _redis_client()
+    if client is None:
+        return {key: value for key, value in cache.get_many(keys).items() if value is not None}
+    if not keys:
+        return {}
+    values = client.mget([cache.make_and_validate_key(key) for key in keys])
+    return {key: int(value) for key, value in zip(keys, values, strict=True) if value is not None}
