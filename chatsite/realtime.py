@@ -13,10 +13,11 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -234,6 +235,7 @@ class FrameType:
 
 
 _frame_types: dict[str, FrameType] = {}
+_frame_types_view = MappingProxyType(_frame_types)
 _open_hooks: list[Callable] = []
 _close_hooks: list[Callable] = []
 
@@ -254,8 +256,9 @@ def frame(name: str, *, rate: str | Callable[[], str], database: bool = True):
     return register
 
 
-def frame_types() -> dict[str, FrameType]:
-    return dict(_frame_types)
+def frame_types() -> Mapping[str, FrameType]:
+    """The registered frame types (a read-only view: asked on every frame, never copied)."""
+    return _frame_types_view
 
 
 def on_socket_open(hook: Callable) -> Callable:
