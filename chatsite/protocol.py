@@ -103,12 +103,24 @@ class HistoryMessage(Outgoing):
     html: str
 
 
+class MemberSummary(Outgoing):
+    """A member as the chat page holds it: mention autocomplete, "N members", "Seen by N"."""
+    id: Id
+    username: str
+    name: str
+    read_seq: Seq
+    joined_at: str  # ISO 8601: "Seen by" counts a member only for messages from after they joined
+
+
 class History(Outgoing):
+    """``members``: with a group's pages, who is in it now, so a tab that was away catches up on
+    membership as on messages (members.changed may have gone out while it was disconnected)."""
     type: Literal["history"]
     conversation: Id
     after_seq: Seq
     more: bool
     messages: list[HistoryMessage]
+    members: list[MemberSummary] | None = None
 
 
 class Pong(Outgoing):
@@ -201,15 +213,6 @@ class GroupChanged(Outgoing):
     type: Literal["group.changed"]
     conversation: Id
     title: str
-
-
-class MemberSummary(Outgoing):
-    """A member as the chat page holds it: mention autocomplete, "N members", "Seen by N"."""
-    id: Id
-    username: str
-    name: str
-    read_seq: Seq
-    joined_at: str  # ISO 8601: "Seen by" counts a member only for messages from after they joined
 
 
 class MembersChanged(Outgoing):

@@ -52,11 +52,14 @@ def resume(*, socket: Socket, frame: protocol.Resume) -> dict:
     membership = selectors.access_membership(user, frame.conversation)
     messages, more = selectors.list_messages(membership.conversation_id, after_seq=frame.after_seq, limit=RESUME_PAGE)
     starred = selectors.starred_ids(user, messages)
-    return {
+    reply = {
         "type": "history", "conversation": membership.conversation_id, "after_seq": frame.after_seq, "more": more,
         "messages": [{"seq": m.seq, "id": m.pk, "client_id": m.client_id if m.sender_id == user.pk else "",
                       "sender_id": m.sender_id, "html": render_message(m, starred=starred)} for m in messages],
     }
+    if membership.conversation.is_group:
+        reply["members"] = selectors.list_member_summaries(membership.conversation_id)
+    return reply
 
 
 @on_socket_close

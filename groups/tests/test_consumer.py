@@ -79,3 +79,16 @@ async def test_settings_change_reaches_members_live():
     changed = await next_of_type(mia_ws, "group.changed")
     assert changed == {"type": "group.changed", "conversation": group.pk, "title": "Crew HQ"}
     await mia_ws.disconnect()
+
+
+async def test_a_resume_in_a_group_says_who_is_in_it_now():
+    """A tab that was away when members changed (no members.changed reached it) catches up."""
+    olga, mia = await database_sync_to_async(make_user)("olga"), await database_sync_to_async(make_user)("mia")
+    nina = await database_sync_to_async(make_user)("nina")
+    group = await database_sync_to_async(services.create_group)(user=olga, title="Crew", member_ids=[mia.pk, nina.pk])
+    await database_sync_to_async(services.remove_member)(user=olga, conversation_id=group.pk, member_id=nina.pk)
+    mia_ws, _, _ = await connect(mia)
+    await mia_ws.send_json_to({"type": "resume", "conversation": group.pk, "after_seq": 0})
+    history = await next_of_type(mia_ws, "history")
+    assert sorted(m["id"] for m in history["members"]) == sorted([olga.pk, mia.pk])
+    await mia_ws.disconnect()

@@ -351,6 +351,12 @@ def page_opened(state: PageState) -> list[dict]:
     return _mark_read(state)
 
 
+def _set_members(chat, members) -> None:
+    chat.read_seqs = {m["id"]: max(chat.read_seqs.get(m["id"], 0), m["read_seq"]) for m in members}
+    chat.joined = {m["id"]: _to_ms(m["joined_at"]) for m in members}
+    chat.members = sorted(m["id"] for m in members)
+
+
 def apply_event(state: PageState, e: dict) -> list[dict]:
     """Apply one frame the socket received, as the browser's handler for its type does; return the
     frames the tab sends in answer."""
@@ -385,6 +391,8 @@ def apply_event(state: PageState, e: dict) -> list[dict]:
             for m in e["messages"]:
                 frames += _insert_message(state, m["html"], m["seq"])
             frames += _resume(state) if e["more"] else _mark_read(state)
+            if e.get("members") is not None:  # main.js: a group's pages say who is in it now
+                _set_members(chat, e["members"])
     elif kind == "receipt.updated":
         if is_open and e["user_id"] != state.me:
             chat.read_seqs[e["user_id"]] = max(chat.read_seqs.get(e["user_id"], 0), e["read_seq"])
@@ -400,9 +408,7 @@ def apply_event(state: PageState, e: dict) -> list[dict]:
             chat.header_pinned, chat.header_muted = e["pinned"], e["muted"]
     elif kind == "members.changed":
         if is_open:  # timeline.js and composer.js membersChanged
-            chat.read_seqs = {m["id"]: max(chat.read_seqs.get(m["id"], 0), m["read_seq"]) for m in e["members"]}
-            chat.joined = {m["id"]: _to_ms(m["joined_at"]) for m in e["members"]}
-            chat.members = sorted(m["id"] for m in e["members"])
+            _set_members(chat, e["members"])
     elif kind == "conversation.joined":
         _refresh_entry(state, e["conversation"])
     elif kind == "conversation.left":

@@ -20,7 +20,11 @@ const dispatch = {
   },
   "message.updated": (e) => { timeline.messageUpdated(e); sidebar.messageUpdated(e); },
   "message.ack": (e) => timeline.messageAck(e),
-  "history": (e) => timeline.history(e),
+  "history": (e) => {
+    timeline.history(e);
+    // A group's pages say who is in it now: what a members.changed missed while away.
+    if (e.members) dispatch["members.changed"]({ type: "members.changed", conversation: e.conversation, members: e.members });
+  },
   "error": (e) => {
     if (e.for !== "message.send") return; // a refused resume is socket.js's to retry
     if (e.client_id) timeline.sendFailed(e.client_id, e.error);
