@@ -225,3 +225,34 @@ def test_sign_up_asks_only_for_a_display_name_and_keeps_what_was_typed(page, sho
     expect(page.get_by_role("heading", name="Enter email verification code")).to_be_visible()
     user = User.objects.get(username="bea")
     assert (user.first_name, user.last_name) == ("Bea", "")
+
+
+def open_add_security_key(page) -> None:
+    page.goto("/accounts/2fa/webauthn/add/")
+    expect(page.get_by_role("heading", name="Confirm Access")).to_be_visible()  # allauth asks again
+    fill_password(page, PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("heading", name="Add Security Key")).to_be_visible()
+
+
+def test_passkey_page_says_why_security_keys_do_not_work_at_an_ip_address(new_page, live_url, shoot):
+    """At 127.0.0.1 the browser refuses WebAuthn: the page says so instead of an Add that does nothing."""
+    make_user("kim", first_name="Kim")
+    page = new_page()
+    sign_in_with_password(page, "kim", PASSWORD)
+    expect_home(page, "Kim")
+    open_add_security_key(page)
+    add = page.get_by_role("button", name="Add", exact=True)
+    expect(add).to_be_disabled()
+    expect(add).to_have_accessible_description(re.compile("do not work at an IP address"))
+    localhost = page.get_by_role("link", name="Open this page at localhost")
+    expect(localhost).to_have_attribute("href", re.compile(r"^http://localhost:\d+/accounts/2fa/webauthn/add/$"))
+    shoot(page, "passkey-add-at-ip-address")
+
+    # At localhost (a secure context with a name) nothing is in the way.
+    page = new_page(base_url=live_url.replace("127.0.0.1", "localhost"))
+    sign_in_with_password(page, "kim", PASSWORD)
+    expect_home(page, "Kim")
+    open_add_security_key(page)
+    expect(page.get_by_role("button", name="Add", exact=True)).to_be_enabled()
+    expect(page.get_by_text("do not work at an IP address")).to_be_hidden()
