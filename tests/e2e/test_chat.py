@@ -181,3 +181,27 @@ def test_message_menu_at_the_bottom_opens_in_view_and_escape_closes_it(new_page,
     page.keyboard.press("Escape")
     expect(item.get_by_role("button", name="Reply", exact=True)).to_be_hidden()
     expect(summary).to_be_focused()
+
+
+def test_htmx_only_urls_opened_as_a_page_land_on_a_full_page(page, off_loop):
+    """A fragment's URL typed or bookmarked shows the page that hosts it, never an unstyled piece."""
+    from django.urls import reverse
+
+    ana = make_user("ana", first_name="Ana", last_name="Lima")
+    bo = make_user("bo", first_name="Bo", last_name="Berg")
+    chat = off_loop(services.get_or_create_direct_conversation, user=ana, other_id=bo.pk)
+    off_loop(services.send_message, user=ana, conversation_id=chat.pk, body="Hello")
+    message_id = Message.objects.get(conversation_id=chat.pk).pk
+    sign_in(page, "ana")
+    for url, lands_on in [
+        ("/chats/", "/"),
+        (reverse("message_page", args=[chat.pk]) + "?before=5", reverse("conversation", args=[chat.pk])),
+        (reverse("edit_message", args=[message_id]), "/"),
+        (reverse("seen_by", args=[message_id]), "/"),
+        (reverse("group_people_picker") + "?q=bo", reverse("group_create")),
+    ]:
+        page.goto(url)
+        expect(page).to_have_url(re.compile(re.escape(lands_on) + "$"))
+        # The whole app shell, styled: the sidebar and the main area are there.
+        expect(page.get_by_role("complementary", name="Conversations and menu")).to_be_visible()
+        expect(page.get_by_role("main")).to_be_visible()
