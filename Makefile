@@ -30,6 +30,7 @@ migrate: install
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
+	@echo "Open http://localhost:$(PORT)/ (a name, not 127.0.0.1: browsers refuse security keys at an IP address)"
 	$(VENV)/bin/uvicorn chatsite.asgi:application --host $(HOST) --port $(PORT) --lifespan off
 
 test: install-dev

@@ -10,12 +10,18 @@ from .models import User
 
 
 class SignupExtraForm(forms.Form):
-    """The names allauth's sign-up form does not ask for; allauth calls ``signup`` after saving."""
+    """The names allauth's sign-up form does not ask for; allauth calls ``signup`` after saving.
 
-    first_name = CleanCharField(max_length=150, label=gettext_lazy("First name"),
+    allauth's sign-up form subclasses this one, so ``required_note`` reaches the template too.
+    """
+
+    # A display name is all others need; the last name is there for those who want it.
+    first_name = CleanCharField(max_length=150, label=gettext_lazy("Display name"),
+                                help_text=gettext_lazy("How others see you, e.g. Ana."),
                                 widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
-    last_name = CleanCharField(max_length=150, label=gettext_lazy("Last name"),
+    last_name = CleanCharField(max_length=150, required=False, label=gettext_lazy("Last name"),
                                widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
+    required_note = True
 
     field_order = ["email", "username", "first_name", "last_name", "password1", "password2"]
 

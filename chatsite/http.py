@@ -46,3 +46,22 @@ def safe_redirect(request, target: str, default: str) -> HttpResponseRedirect:
                                                  require_https=request.is_secure()):
         return HttpResponseRedirect(target)
     return HttpResponseRedirect(default)
+
+
+def htmx_only(page):
+    """A view that answers htmx with a fragment: opened as a page (a bookmark, a reload, a typed
+    URL), a GET redirects to the page that hosts the fragment instead of showing it unstyled.
+
+    ``page(request, **kwargs)`` gives that page's URL from the view's own arguments.
+    """
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method == "GET" and not request.htmx:
+                return HttpResponseRedirect(page(request, **kwargs))
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -2,12 +2,13 @@
 
 from django.contrib import messages as flash
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chatsite.errors import InvalidInput
 from chatsite.files import serve_stored_file
-from chatsite.http import service_errors
+from chatsite.http import htmx_only, service_errors
 from messaging import selectors as message_selectors
 from messaging.models import Conversation
 from messaging.selectors import access_message
@@ -33,6 +34,7 @@ def group_create(request):
     return render(request, "groups/group_create.html", context)
 
 
+@htmx_only(lambda request: reverse("group_create"))
 @service_errors
 @require_GET
 def people_picker(request):
@@ -56,6 +58,7 @@ def group_info(request, conversation_id: int):
     })
 
 
+@htmx_only(lambda request, conversation_id: reverse("group_info", args=[conversation_id]))
 @service_errors
 @require_GET
 def invite_search(request, conversation_id: int):
@@ -163,6 +166,7 @@ def invitation_revoke(request, invitation_id: int):
     return _back_to_info(request, invitation.conversation_id, _("The invitation was revoked."))
 
 
+@htmx_only(lambda request, **kw: reverse("home"))
 @service_errors
 @require_GET
 def seen_by(request, message_id: int):

@@ -3,12 +3,13 @@
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors as account_selectors
 from chatsite.files import serve_stored_file
-from chatsite.http import service_errors
+from chatsite.http import htmx_only, service_errors
 from chatsite.ids import parse_id
 
 from . import selectors, services
@@ -39,6 +40,7 @@ def conversation_detail(request, conversation_id: int):
     })
 
 
+@htmx_only(lambda request, conversation_id: reverse("conversation", args=[conversation_id]))
 @service_errors
 @require_GET
 def message_page(request, conversation_id: int):
@@ -79,6 +81,7 @@ def send(request, conversation_id: int):
     return redirect("conversation", conversation_id=result.message.conversation_id)
 
 
+@htmx_only(lambda request, **kw: reverse("home"))
 @service_errors
 def edit(request, message_id: int):
     if request.method == "POST":
@@ -156,6 +159,7 @@ def _entry_response(request, conversation_id: int) -> HttpResponse:
     return HttpResponse(render_conversation_entry(entry, viewer_id=request.user.pk))
 
 
+@htmx_only(lambda request, **kw: reverse("home"))
 @service_errors
 @require_GET
 def conversation_list(request):

@@ -38,7 +38,7 @@ def test_signup_page_asks_for_names(client):
     response = client.get(reverse("account_signup"))
     assert response.status_code == 200
     text = page_text(response)
-    for label in ("Email", "Username", "First name", "Last name", "Password"):
+    for label in ("Email", "Username", "Display name", "Last name (optional)", "Password"):
         assert label in text
 
 
@@ -230,8 +230,8 @@ def test_mismatched_passwords_are_refused(client):
     assert not User.objects.filter(username="ana").exists()
 
 
-@pytest.mark.parametrize("field", ["email", "username", "first_name", "last_name"])
-def test_every_field_is_required(client, field):
+@pytest.mark.parametrize("field", ["email", "username", "first_name"])
+def test_every_field_but_the_last_name_is_required(client, field):
     response = signup(client, **{field: ""})
 
     assert response.status_code == 200
@@ -289,3 +289,10 @@ def test_signing_up_while_signed_in_is_not_offered(client):
 
     assert response.status_code == 302
     assert User.objects.count() == 1
+
+
+def test_the_last_name_may_be_left_empty(client):
+    response = signup(client, last_name="")
+
+    assert response.status_code == 302
+    assert User.objects.get(username="ana").last_name == ""

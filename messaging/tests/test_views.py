@@ -36,7 +36,7 @@ def test_non_member_gets_404_everywhere(client, alice, direct, send):
     carol = make_user("carol")
     client.force_login(carol)
     assert client.get(reverse("conversation", args=[direct.pk])).status_code == 404
-    assert client.get(reverse("message_page", args=[direct.pk])).status_code == 404
+    assert client.get(reverse("message_page", args=[direct.pk]), **HTMX).status_code == 404
     assert client.post(reverse("send_message", args=[direct.pk]), {"body": "x"}, **HTMX).status_code == 404
     assert client.post(reverse("delete_message", args=[message.pk]), **HTMX).status_code == 404
     assert client.post(reverse("react_message", args=[message.pk]), {"emoji": "👍"}, **HTMX).status_code == 404

@@ -67,9 +67,43 @@
     details.append(menu);
     if (window.htmx) htmx.process(menu);
   }
+  // The area that clips the menu: the nearest scrolling ancestor (the message list), else the window.
+  function clipRect(element) {
+    for (let node = element.parentElement; node; node = node.parentElement) {
+      if (/(auto|scroll|hidden)/.test(getComputedStyle(node).overflowY)) return node.getBoundingClientRect();
+    }
+    return { top: 0, bottom: window.innerHeight };
+  }
+  // Near the bottom (the newest messages, above the composer) the menu opens upwards; it never
+  // grows past the visible area of the list: what does not fit scrolls inside the menu.
+  function placeMenu(details) {
+    const menu = details.querySelector(".msg-menu");
+    if (!menu) return;
+    menu.classList.remove("msg-menu-up");
+    menu.style.maxHeight = "";
+    const area = clipRect(details);
+    const summary = details.querySelector("summary").getBoundingClientRect();
+    const below = Math.min(area.bottom, window.innerHeight) - summary.bottom - 8;
+    const above = summary.top - Math.max(area.top, 0) - 8;
+    const height = menu.getBoundingClientRect().height;
+    const up = height > below && above > below;
+    menu.classList.toggle("msg-menu-up", up);
+    if (height > (up ? above : below)) menu.style.maxHeight = `${Math.max(up ? above : below, 120)}px`;
+  }
   // "toggle" does not bubble: listen in the capture phase.
   document.addEventListener("toggle", (event) => {
     const details = event.target;
-    if (details.matches && details.matches("details.msg-actions") && details.open) fillMenu(details);
+    if (details.matches && details.matches("details.msg-actions") && details.open) {
+      fillMenu(details);
+      placeMenu(details);
+    }
   }, true);
+  // Escape closes the open menu and puts focus back on its ⋯, where the person was.
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    const details = event.target.closest?.("details.msg-actions[open]") || document.querySelector("details.msg-actions[open]");
+    if (!details) return;
+    details.open = false;
+    details.querySelector("summary").focus();
+  });
 })();

@@ -48,7 +48,7 @@ def test_sign_up_verify_by_code_sign_out_and_in_again(page, shoot, mailoutbox):
     shoot(page, "signup")
     page.get_by_label("Email").fill("ana@example.com")
     page.get_by_label("Username").fill("ana")
-    page.get_by_label("First name").fill("Ana")
+    page.get_by_label("Display name").fill("Ana")
     page.get_by_label("Last name").fill("Lima")
     fill_password(page, "a sturdy passphrase 9")
     page.get_by_label("Password (again)").fill("a sturdy passphrase 9")
@@ -191,3 +191,68 @@ def test_dark_mode_pages(new_page, shoot):
     shoot(page, "profile")
     page.goto("/settings/profile/")
     shoot(page, "profile-edit")
+
+
+def test_sign_up_asks_only_for_a_display_name_and_keeps_what_was_typed(page, shoot, mailoutbox):
+    """Required fields are marked, the last name is optional, and an error wipes nothing typed."""
+    make_user("taken")
+    page.goto("/accounts/signup/")
+    expect(page.get_by_text("Fields marked * are required.")).to_be_visible()
+    for label in ("Email", "Username", "Display name"):
+        expect(page.get_by_label(label)).to_have_attribute("required", "")
+    expect(page.get_by_label("Password", exact=True)).to_have_attribute("required", "")
+    last_name = page.get_by_label("Last name (optional)")
+    expect(last_name).not_to_have_attribute("required", "")
+
+    page.get_by_label("Email").fill("bea@example.com")
+    page.get_by_label("Username").fill("taken")
+    page.get_by_label("Display name").fill("Bea")
+    fill_password(page, "a sturdy passphrase 9")
+    page.get_by_label("Password (again)").fill("a sturdy passphrase 9")
+    page.get_by_role("button", name="Sign up").click()
+
+    # Only the taken username is refused; everything typed is still there, passwords included.
+    expect(page.get_by_role("alert")).to_have_count(1)
+    expect(page.get_by_role("alert")).to_contain_text("username")
+    shoot(page, "signup-kept-values")
+    expect(page.get_by_label("Email")).to_have_value("bea@example.com")
+    expect(page.get_by_label("Display name")).to_have_value("Bea")
+    expect(page.get_by_label("Password", exact=True)).to_have_value("a sturdy passphrase 9")
+    expect(page.get_by_label("Password (again)")).to_have_value("a sturdy passphrase 9")
+
+    page.get_by_label("Username").fill("bea")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Enter email verification code")).to_be_visible()
+    user = User.objects.get(username="bea")
+    assert (user.first_name, user.last_name) == ("Bea", "")
+
+
+def open_add_security_key(page) -> None:
+    page.goto("/accounts/2fa/webauthn/add/")
+    expect(page.get_by_role("heading", name="Confirm Access")).to_be_visible()  # allauth asks again
+    fill_password(page, PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("heading", name="Add Security Key")).to_be_visible()
+
+
+def test_passkey_page_says_why_security_keys_do_not_work_at_an_ip_address(new_page, live_url, shoot):
+    """At 127.0.0.1 the browser refuses WebAuthn: the page says so instead of an Add that does nothing."""
+    make_user("kim", first_name="Kim")
+    page = new_page()
+    sign_in_with_password(page, "kim", PASSWORD)
+    expect_home(page, "Kim")
+    open_add_security_key(page)
+    add = page.get_by_role("button", name="Add", exact=True)
+    expect(add).to_be_disabled()
+    expect(add).to_have_accessible_description(re.compile("do not work at an IP address"))
+    localhost = page.get_by_role("link", name="Open this page at localhost")
+    expect(localhost).to_have_attribute("href", re.compile(r"^http://localhost:\d+/accounts/2fa/webauthn/add/$"))
+    shoot(page, "passkey-add-at-ip-address")
+
+    # At localhost (a secure context with a name) nothing is in the way.
+    page = new_page(base_url=live_url.replace("127.0.0.1", "localhost"))
+    sign_in_with_password(page, "kim", PASSWORD)
+    expect_home(page, "Kim")
+    open_add_security_key(page)
+    expect(page.get_by_role("button", name="Add", exact=True)).to_be_enabled()
+    expect(page.get_by_text("do not work at an IP address")).to_be_hidden()

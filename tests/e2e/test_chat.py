@@ -11,6 +11,7 @@ from messaging import services
 from messaging.models import Message
 
 from .chat_helpers import DroppableSocket, message_action, message_item, message_log, open_chat, send, sign_in
+from .conftest import DESKTOP
 
 pytestmark = pytest.mark.e2e
 
@@ -148,3 +149,59 @@ def test_long_chat_list_loads_more_as_it_scrolls_and_stars_from_the_menu(page, o
     expect(message_item(page, "note from pal").get_by_role("button", name="Unstar")).to_be_visible()
     page.get_by_role("link", name="Starred").click()
     expect(page.get_by_role("list", name="Starred messages").get_by_text("note from pal")).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, {"width": 360, "height": 740}, {"width": 390, "height": 844}],
+                         ids=["desktop", "360", "390"])
+def test_message_menu_at_the_bottom_opens_in_view_and_escape_closes_it(new_page, off_loop, shoot, viewport):
+    """The newest message's ⋯ menu is whole above the composer; Escape closes it and focus returns."""
+    ana = make_user("ana", first_name="Ana", last_name="Lima")
+    bo = make_user("bo", first_name="Bo", last_name="Berg")
+    chat = off_loop(services.get_or_create_direct_conversation, user=ana, other_id=bo.pk)
+    for n in range(25):
+        off_loop(services.send_message, user=ana, conversation_id=chat.pk, body=f"Line {n}")
+    page = new_page(viewport=viewport)
+    sign_in(page, "ana")
+    open_chat(page, chat.pk)
+    item = message_item(page, "Line 24")
+    expect(item).to_be_in_viewport()
+
+    summary = item.get_by_label(re.compile(r"^Actions for message from"))
+    summary.click()
+    composer = page.get_by_role("textbox", name="Message").bounding_box()
+    for name in ("Reply", "Star", "Edit", "Delete"):
+        button = item.get_by_role("button", name=name, exact=True)
+        expect(button).to_be_in_viewport(ratio=1)
+        assert button.bounding_box()["y"] + button.bounding_box()["height"] <= composer["y"], name
+    last_reaction = item.get_by_role("group", name="React").get_by_role("button").last
+    expect(last_reaction).to_be_in_viewport(ratio=1)
+    assert last_reaction.bounding_box()["y"] + last_reaction.bounding_box()["height"] <= composer["y"]
+    page.screenshot(path=shoot.dir / f"message-menu-bottom-{viewport['width']}.png")
+
+    page.keyboard.press("Escape")
+    expect(item.get_by_role("button", name="Reply", exact=True)).to_be_hidden()
+    expect(summary).to_be_focused()
+
+
+def test_htmx_only_urls_opened_as_a_page_land_on_a_full_page(page, off_loop):
+    """A fragment's URL typed or bookmarked shows the page that hosts it, never an unstyled piece."""
+    from django.urls import reverse
+
+    ana = make_user("ana", first_name="Ana", last_name="Lima")
+    bo = make_user("bo", first_name="Bo", last_name="Berg")
+    chat = off_loop(services.get_or_create_direct_conversation, user=ana, other_id=bo.pk)
+    off_loop(services.send_message, user=ana, conversation_id=chat.pk, body="Hello")
+    message_id = Message.objects.get(conversation_id=chat.pk).pk
+    sign_in(page, "ana")
+    for url, lands_on in [
+        ("/chats/", "/"),
+        (reverse("message_page", args=[chat.pk]) + "?before=5", reverse("conversation", args=[chat.pk])),
+        (reverse("edit_message", args=[message_id]), "/"),
+        (reverse("seen_by", args=[message_id]), "/"),
+        (reverse("group_people_picker") + "?q=bo", reverse("group_create")),
+    ]:
+        page.goto(url)
+        expect(page).to_have_url(re.compile(re.escape(lands_on) + "$"))
+        # The whole app shell, styled: the sidebar and the main area are there.
+        expect(page.get_by_role("complementary", name="Conversations and menu")).to_be_visible()
+        expect(page.get_by_role("main")).to_be_visible()
