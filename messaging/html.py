@@ -9,7 +9,7 @@ entry on a 2-core machine, against ~30 µs here (bench/micro.py, cProfile of the
 ``messaging/kinds/<kind>.html`` templates: those are rare and need the template's file tags.
 
 The actions menu (reply, star, edit, delete, react) is not repeated in every message: each message
-has only its "⋯" disclosure, and static/js/chat.js fills it on first open from the one
+has only its "⋯" disclosure, and static/js/app.js fills it on first open from the one
 ``<template id="message-menu">`` of the page (messaging/partials/message_menu.html).
 """
 

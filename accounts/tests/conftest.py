@@ -2,6 +2,8 @@
 
 import pytest
 
+from conftest import make_user
+
 
 @pytest.fixture
 def media(settings, tmp_path):
@@ -13,3 +15,24 @@ def media(settings, tmp_path):
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}},
     }
     return root
+
+
+# People of the social tests: who is friends with, blocks or invites whom.
+@pytest.fixture
+def ana(db):
+    return make_user("ana", first_name="Ana", last_name="Lima")
+
+
+@pytest.fixture
+def bo(db):
+    return make_user("bo", first_name="Bo", last_name="Berg")
+
+
+@pytest.fixture
+def eve(db):
+    return make_user("eve", first_name="Eve", last_name="Moss")
+
+
+@pytest.fixture
+def cy(db):
+    return make_user("cy", first_name="Cy", last_name="Park")

@@ -14,16 +14,6 @@ from messaging.models import Conversation, Message
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def ana(db):
-    return make_user("ana", first_name="Ana", last_name="Lima")
-
-
-@pytest.fixture
-def bo(db):
-    return make_user("bo", first_name="Bo", last_name="Berg")
-
-
 def test_request_accept_makes_friends_and_notifies_both_ways(ana, bo):
     request = services.send_friend_request(user=ana, to_id=bo.pk, note="We met at the meetup")
     assert request.status == "pending" and request.note == "We met at the meetup"

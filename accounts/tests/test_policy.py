@@ -15,21 +15,6 @@ from messaging import store
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def ana(db):
-    return make_user("ana", first_name="Ana", last_name="Lima")
-
-
-@pytest.fixture
-def eve(db):
-    return make_user("eve", first_name="Eve", last_name="Moss")
-
-
-@pytest.fixture
-def cy(db):
-    return make_user("cy", first_name="Cy", last_name="Park")
-
-
 def befriend(one, other):
     request = services.send_friend_request(user=one, to_id=other.pk)
     services.respond_to_friend_request(user=other, request_id=request.pk, accept=True)
