@@ -305,8 +305,9 @@ ICE_SERVERS = env.json("ICE_SERVERS", default=[])
 MESSAGE_MAX_LENGTH = env.int("MESSAGE_MAX_LENGTH", default=4000)
 GROUP_MAX_MEMBERS = env.int("GROUP_MAX_MEMBERS", default=256)
 DIGEST_AFTER_MINUTES = env.int("DIGEST_AFTER_MINUTES", default=60)
-# The site's public address, for links in emails sent outside a request (the digest).
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The site's public address, for links in emails sent outside a request (the digest). The default is
+# where `make run` serves: a name, not 127.0.0.1, as browsers refuse passkeys at an IP address.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 MESSAGE_RATE_LIMIT = env.str("MESSAGE_RATE_LIMIT", default="30/10s")
 
 # --- Sockets --------------------------------------------------------------------------------
