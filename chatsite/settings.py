@@ -319,6 +319,10 @@ SOCKET_FRAME_MAX_BYTES = env.int("SOCKET_FRAME_MAX_BYTES", default=65536)
 # Check every event and socket reply against chatsite/protocol.py as it is made (the test suite).
 PROTOCOL_CHECKS = False
 
+# --- Operations -----------------------------------------------------------------------------
+# Seconds /readyz waits for each dependency (database, cache, channel layer) before calling it failed.
+HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=2.0)
+
 # --- Security -------------------------------------------------------------------------------
 SECURE_HTTPS = env.bool("SECURE_HTTPS", default=False)
 SESSION_COOKIE_SECURE = SECURE_HTTPS

@@ -5,9 +5,13 @@ from django.urls import include, path
 
 from accounts import views as account_views
 
+from . import views
+
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("admin/", admin.site.urls),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     # allauth leaves its "social login failed" page to signed-in people only; the people who land
     # there are signed out (the sign-in just failed). Listed before allauth's own URLs to win.
     path("accounts/3rdparty/login/error/", login_not_required(social_views.login_error),
