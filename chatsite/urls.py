@@ -1,4 +1,5 @@
 from allauth.socialaccount import views as social_views
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
@@ -6,6 +7,8 @@ from django.urls import include, path
 from accounts import views as account_views
 
 from . import views
+
+admin.site.site_header = admin.site.site_title = f"{settings.SITE_NAME} administration"
 
 urlpatterns = [
     path("", account_views.home, name="home"),

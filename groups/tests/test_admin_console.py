@@ -15,6 +15,7 @@ from accounts.services.friends import block_user, respond_to_friend_request, sen
 from conftest import make_user
 from groups.services import create_group, invite
 from messaging.models import Attachment, Star
+from messaging.moderation import report_message
 from messaging.services import get_or_create_direct_conversation, send_message, toggle_reaction, toggle_star
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +38,8 @@ def world(prefix: str) -> None:
     toggle_reaction(user=two, message_id=message.pk, emoji="👍")
     toggle_star(user=two, message_id=message.pk)
     group = create_group(user=one, title=f"{prefix} group", member_ids=[two.pk])
-    send_message(user=one, conversation_id=group.pk, body=f"hello @{prefix}two")
+    hello = send_message(user=one, conversation_id=group.pk, body=f"hello @{prefix}two").message
+    report_message(user=two, message_id=hello.pk, reason="spam")
     invite(user=one, conversation_id=group.pk, invitee_id=three.pk)
     Attachment.objects.create(message=message, uploader=one, file=ContentFile(b"%PDF-1.4", name="plan.pdf"),
                               kind="file", content_type="application/pdf", size=8, original_name="plan.pdf")
@@ -64,7 +66,7 @@ def test_every_model_of_ours_is_in_the_admin():
     ours = {"accounts.User", "accounts.Friendship", "accounts.FriendRequest", "accounts.Block",
             "accounts.Notification", "messaging.Conversation", "messaging.Membership", "messaging.Message",
             "messaging.Attachment", "messaging.Reaction", "messaging.Star", "messaging.Mention",
-            "groups.GroupInvitation"}
+            "groups.GroupInvitation", "messaging.Report", "messaging.AuditEntry"}
     assert ours <= registered, sorted(ours - registered)
 
 
