@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from accounts import views as account_views
+from messaging.dashboard import dashboard
 
 from . import views
 
@@ -12,6 +13,7 @@ admin.site.site_header = admin.site.site_title = f"{settings.SITE_NAME} administ
 
 urlpatterns = [
     path("", account_views.home, name="home"),
+    path("admin/dashboard/", admin.site.admin_view(dashboard), name="admin_dashboard"),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

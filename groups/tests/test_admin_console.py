@@ -116,3 +116,25 @@ def test_chat_data_cannot_be_changed_or_deleted_behind_the_services(boss_client)
         name = f"admin:{obj._meta.app_label}_{obj._meta.model_name}"
         assert boss_client.post(reverse(f"{name}_delete", args=[obj.pk]), {"post": "yes"}).status_code == 403
     assert Star.objects.filter(pk=star.pk).exists() and Block.objects.filter(pk=block.pk).exists()
+
+
+def test_the_dashboard_charts_messages_and_people_per_day(boss_client):
+    world("a")
+
+    page = boss_client.get(reverse("admin_dashboard"), {"days": "7"})
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert text.count('<svg viewBox="0 -14') == 2  # the two charts (the admin has icons of its own)
+    assert text.count("<rect") == 14  # a bar per day in each chart
+    stats = page.context["stats"]
+    assert stats.days[-1].messages == 2 and stats.days[-1].active_people == 1
+    assert stats.storage_bytes == 8
+    assert reverse("admin_dashboard") in boss_client.get(reverse("admin:index")).content.decode()
+
+
+def test_the_dashboard_is_for_staff_only(alice_client):
+    response = alice_client.get(reverse("admin_dashboard"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))

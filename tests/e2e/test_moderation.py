@@ -60,6 +60,11 @@ def test_a_reported_message_deleted_by_a_moderator_disappears_live(new_page, off
     # Gone live from both open chats, without a reload.
     for page in (a, c):
         expect(message_log(page).get_by_text(SPAM)).to_have_count(0)
+    # The dashboard charts today's messages.
+    m.get_by_role("link", name="Home").click()
+    m.get_by_role("link", name="Dashboard: messages, people and storage").click()
+    expect(m.get_by_role("img", name="Messages per day")).to_be_visible()
+    shoot(m, "admin-dashboard", widths=(("desktop", {"width": 1280, "height": 800}),))
     report = Report.objects.get()
     assert (report.status, report.outcome) == ("resolved", "message_deleted")
     assert AuditEntry.objects.filter(action="viewed_chat", actor__username="boss").exists()
