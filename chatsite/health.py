@@ -48,9 +48,11 @@ DATABASE_ALIAS = CACHE_ALIAS = "default"
 
 
 @readiness_check("database")
-async def check_database() -> None:
+async def check_database(handler=None) -> None:
+    """``handler``: the connections to use (default: the site's, through its pool if it has one)."""
+
     def query():
-        connection = connections[DATABASE_ALIAS]
+        connection = (handler or connections)[DATABASE_ALIAS]
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
@@ -91,7 +93,8 @@ async def _run(name: str, check: Check, timeout: float) -> dict:
     except TimeoutError:
         result = {"status": "fail", "error": f"no answer within {timeout:g} s"}
     except Exception as error:  # noqa: BLE001 - any failure of a dependency is a failed check
-        result = {"status": "fail", "error": f"{type(error).__name__}: {error}"[:300]}
+        # One line (drivers' messages span several), short enough for a probe's log.
+        result = {"status": "fail", "error": " ".join(f"{type(error).__name__}: {error}".split())[:300]}
     else:
         result = {"status": "ok"}
     result["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)

@@ -99,3 +99,34 @@ def test_a_hung_dependency_fails_within_the_timeout(client, monkeypatch, setting
     check = response.json()["checks"]["search_index"]
     assert check == {"status": "fail", "error": "no answer within 0.2 s", "latency_ms": check["latency_ms"]}
 
+
+
+def test_the_server_refuses_to_start_without_its_database_naming_the_setting(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:{closed_port()}/chat",
+           "DJANGO_SETTINGS_MODULE": "chatsite.settings", "HEALTH_CHECK_TIMEOUT": "3"}
+    env.pop("REDIS_URL", None)
+    started = subprocess.run([sys.executable, "-c", "import chatsite.asgi"], env=env, capture_output=True,
+                             text=True, timeout=60)
+
+    assert started.returncode != 0
+    last_line = started.stderr.strip().splitlines()[-1]
+    assert "Cannot start. The database is unreachable" in last_line
+    assert "check DATABASE_URL." in last_line
+
+
+def test_the_server_refuses_to_start_without_its_redis_naming_the_setting():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0", "DJANGO_SETTINGS_MODULE": "chatsite.settings"}
+    env.pop("DATABASE_URL", None)
+    started = subprocess.run([sys.executable, "-c", "import chatsite.asgi"], env=env, capture_output=True,
+                             text=True, timeout=60)
+
+    assert started.returncode != 0
+    assert "The cache is unreachable" in started.stderr and "check REDIS_URL." in started.stderr
