@@ -17,6 +17,8 @@ _STARTUP_CHECKS = {"database": "DATABASE_URL", "cache": "REDIS_URL"}
 def raise_for_unreachable_services() -> None:
     """Run the database and cache readiness checks once, in a thread of its own (the ASGI server
     may import the application inside its event loop, where the ORM refuses to run)."""
+    if not settings.STARTUP_CHECKS:
+        return
 
     # One plain connection, not the pool: a pool waits its whole timeout for a server that refused.
     database = {**settings.DATABASES["default"]}
