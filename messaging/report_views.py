@@ -26,7 +26,7 @@ class ReportForm(forms.Form):
 
 
 def _report_page(request, *, template_context: dict, submit, back: str):
-    form = ReportForm(request.POST or None)
+    form = ReportForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         try:
             submit(reason=request.POST.get("reason", ""), details=request.POST.get("details", ""))

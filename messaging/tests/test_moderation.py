@@ -185,3 +185,11 @@ def test_only_moderators_open_reports(alice, bob, sent):
         with pytest.raises(ServiceError, match="Only moderators"):
             moderation.open_reported_chat(moderator=person, report_id=report.pk)
     assert not AuditEntry.objects.exists()
+
+
+def test_a_report_posted_with_an_empty_body_is_refused_not_a_server_error(alice_client, sent):
+    response = alice_client.post(reverse("report_message", args=[sent.pk]), data=b"",
+                                 content_type="application/octet-stream")
+
+    assert response.status_code == 400
+    assert "Choose why you are reporting this." in response.content.decode()
