@@ -1,7 +1,8 @@
 """Chats in the admin: who, what kind and when, never what was said.
 
 Private chats are not browsable without cause: no page here shows a message's text, a file's
-name or contents, or a chat's history. (Reading a reported chat goes through the moderation queue,
+name or contents, a chat's history or who is in a chat (Membership has no admin page; a chat shows
+its number of members). (Reading a reported chat goes through the moderation queue,
 which records who looked.)
 """
 
@@ -16,25 +17,7 @@ from chatsite.admin_tools import ReadOnlyAdmin
 from chatsite.errors import ServiceError
 
 from . import moderation
-from .models import Attachment, AuditEntry, Conversation, Membership, Mention, Message, Reaction, Report, Star
-
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    fields = ("user", "role", "joined_at", "muted")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+from .models import Attachment, AuditEntry, Conversation, Mention, Message, Reaction, Report, Star
 
 
 @admin.register(Conversation)
@@ -46,7 +29,6 @@ class ConversationAdmin(ReadOnlyAdmin):
     fields = ("kind", "title", "description", "created_by", "last_seq", "post_policy", "invite_policy",
               "mention_all_policy", "created_at", "last_activity_at")
     readonly_fields = fields
-    inlines = [MembershipInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(member_total=Count("memberships"))
@@ -54,15 +36,6 @@ class ConversationAdmin(ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("Members"), ordering="member_total")
     def member_count(self, conversation) -> int:
         return conversation.member_total
-
-
-@admin.register(Membership)
-class MembershipAdmin(ReadOnlyAdmin):
-    list_display = ("user", "conversation", "role", "joined_at", "pinned", "muted", "last_read_seq")
-    list_select_related = ("user", "conversation")
-    list_filter = ("role", "muted", "joined_at")
-    search_fields = ("user__username", "conversation__title")
-    raw_id_fields = ("user", "conversation")
 
 
 @admin.register(Message)
