@@ -38,6 +38,11 @@ def whole_number(minimum: int) -> Callable[[Any], None]:
 positive_int = whole_number(1)
 
 
+def positive_number(value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"{value!r} is not a number of seconds above 0")
+
+
 def rate(value) -> None:
     parse_rate(value)
 
@@ -124,6 +129,8 @@ SETTINGS: tuple[SettingRule, ...] = (
                 "at least 10 (e.g. 500)."),
     SettingRule("chatsite.E010", "SOCKET_FRAME_MAX_BYTES", whole_number(4096),
                 "Set SOCKET_FRAME_MAX_BYTES to the largest frame a client may send, at least 4096 (e.g. 65536)."),
+    SettingRule("chatsite.E011", "HEALTH_CHECK_TIMEOUT", positive_number,
+                "Set HEALTH_CHECK_TIMEOUT to the seconds /readyz waits for each dependency, e.g. 2."),
 )
 
 

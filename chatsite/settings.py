@@ -320,6 +320,12 @@ SOCKET_FRAME_MAX_BYTES = env.int("SOCKET_FRAME_MAX_BYTES", default=65536)
 # Check every event and socket reply against chatsite/protocol.py as it is made (the test suite).
 PROTOCOL_CHECKS = False
 
+# --- Operations -----------------------------------------------------------------------------
+# Seconds /readyz waits for each dependency (database, cache, channel layer) before calling it failed.
+HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=2.0)
+# The ASGI server connects to the database and Redis before serving, and refuses to start without.
+STARTUP_CHECKS = env.bool("STARTUP_CHECKS", default=True)
+
 # --- Security -------------------------------------------------------------------------------
 SECURE_HTTPS = env.bool("SECURE_HTTPS", default=False)
 SESSION_COOKIE_SECURE = SECURE_HTTPS
