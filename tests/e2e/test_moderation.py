@@ -11,6 +11,7 @@ from groups.services import create_group
 from messaging import services
 from messaging.models import AuditEntry, Report
 
+from .a11y import assert_accessible
 from .chat_helpers import message_item, message_log, open_chat, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -22,6 +23,8 @@ def test_a_reported_message_deleted_by_a_moderator_disappears_live(new_page, off
     ana, bo, cy = (make_user(name) for name in ("ana", "bo", "cy"))
     make_user("boss", is_staff=True, is_superuser=True)
     group = off_loop(create_group, user=ana, title="Neighbours", member_ids=[bo.pk, cy.pk])
+    for person, text in ((ana, "Street party on Saturday?"), (cy, "Count me in"), (ana, "Great!")):
+        off_loop(services.send_message, user=person, conversation_id=group.pk, body=text)
     off_loop(services.send_message, user=bo, conversation_id=group.pk, body=SPAM)
 
     a, c = new_page(), new_page()
@@ -37,13 +40,14 @@ def test_a_reported_message_deleted_by_a_moderator_disappears_live(new_page, off
     expect(a.get_by_role("heading", name="Report a message")).to_be_visible()
     a.get_by_role("radio", name="Spam").check()
     a.get_by_label("Details").fill("Posted in every group")
+    assert_accessible(a)
     shoot(a, "report-message")
     a.get_by_role("button", name="Send report").click()
     expect(a.get_by_text("Your report was sent to the moderators")).to_be_visible()
     a.wait_for_selector("body[data-socket=open]", state="attached")  # back in the chat, live again
 
     # The moderator opens the queue, reads the report with its context and deletes the message.
-    m = new_page()
+    m = new_page(color_scheme="dark")  # the admin pages in dark, the chat pages in light
     m.goto("/admin/")
     m.get_by_label("Username").fill("boss")
     m.get_by_label("Password").fill(PASSWORD)
@@ -53,6 +57,7 @@ def test_a_reported_message_deleted_by_a_moderator_disappears_live(new_page, off
     expect(m.get_by_role("cell", name=SPAM)).to_be_visible()
     m.get_by_role("radio", name="Delete the message for everyone").check()
     m.get_by_label("Note (kept with the report)").fill("Spam, confirmed")
+    assert_accessible(m)
     shoot(m, "report-review", widths=(("desktop", {"width": 1280, "height": 800}),))
     m.get_by_role("button", name="Close the report").click()
     expect(m.get_by_text("The report is closed.")).to_be_visible()
@@ -64,6 +69,8 @@ def test_a_reported_message_deleted_by_a_moderator_disappears_live(new_page, off
     m.get_by_role("link", name="Home").click()
     m.get_by_role("link", name="Dashboard: messages, people and storage").click()
     expect(m.get_by_role("img", name="Messages per day")).to_be_visible()
+    expect(m.get_by_role("listitem").filter(has_text="Messages")).to_contain_text("3")  # the deleted one gone
+    assert_accessible(m)
     shoot(m, "admin-dashboard", widths=(("desktop", {"width": 1280, "height": 800}),))
     report = Report.objects.get()
     assert (report.status, report.outcome) == ("resolved", "message_deleted")
