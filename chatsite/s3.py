@@ -23,6 +23,15 @@ def bucket_origins(bucket: str, options: dict) -> list[str]:
     return origins
 
 
+def admit_bucket(policy: dict, origins: list[str]) -> dict:
+    """The page's CSP (django-csp's CONTENT_SECURITY_POLICY) with the bucket admitted where the page
+    loads files (presigned redirects of images, audio, video, avatars) and posts uploads to."""
+    directives = {name: list(values) for name, values in policy["DIRECTIVES"].items()}
+    for directive in ("img-src", "media-src", "connect-src"):
+        directives[directive] = directives.get(directive, []) + [o for o in origins if o not in directives.get(directive, [])]
+    return {**policy, "DIRECTIVES": directives}
+
+
 def is_s3(storage) -> bool:
     return hasattr(storage, "bucket_name")
 

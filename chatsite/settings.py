@@ -262,6 +262,8 @@ if AWS_STORAGE_BUCKET_NAME:
             "querystring_auth": True,
             "querystring_expire": AWS_QUERYSTRING_EXPIRE,
             "file_overwrite": False,
+            # Signature V4: the URL carries its lifetime (X-Amz-Expires), every region accepts it.
+            "signature_version": "s3v4",
         },
     }
 else:
@@ -360,11 +362,10 @@ CONTENT_SECURITY_POLICY = {
 }
 if AWS_STORAGE_BUCKET_NAME:
     # Files are redirects to presigned URLs of the bucket, and S3 uploads go straight to it.
-    from chatsite.s3 import bucket_origins
+    from chatsite.s3 import admit_bucket, bucket_origins
 
-    _bucket = bucket_origins(AWS_STORAGE_BUCKET_NAME, _default_storage["OPTIONS"])
-    for _directive in ("img-src", "media-src", "connect-src"):
-        CONTENT_SECURITY_POLICY["DIRECTIVES"][_directive].extend(_bucket)
+    CONTENT_SECURITY_POLICY = admit_bucket(CONTENT_SECURITY_POLICY, bucket_origins(AWS_STORAGE_BUCKET_NAME,
+                                                                                   _default_storage["OPTIONS"]))
 
 # --- I18N -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -284,6 +284,8 @@ def finish_direct_upload(*, user: User, attachment_id) -> Attachment:
         raise NotFound(_("The file did not arrive. Please try again."))
     try:
         check_size(stored["size"])
+        if stored["size"] > attachment.size:  # the policy's range, checked again here
+            raise FileTooLarge(_("The file is larger than announced."), field="file")
         with storage.open(attachment.file.name, "rb") as handle:
             fields = _prepare(handle, name=attachment.original_name, declared_type=attachment.content_type)
         data, thumbnail = fields.pop("data", None), fields.pop("thumbnail", None)
