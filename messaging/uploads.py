@@ -23,7 +23,6 @@ from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Sum
 from django.db.models.signals import post_delete
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,6 +35,7 @@ from chatsite.ids import parse_id
 from chatsite.text import strip_unsafe
 
 from .models import Attachment, Message
+from .selectors import count_stored_bytes
 
 UPLOAD_RATE = "60/m"
 HEAD_BYTES = 8192  # what the sniffer reads: enough for every signature filetype knows
@@ -176,14 +176,8 @@ def _megabytes(size: int) -> str:
     return _("%(size)s MB") % {"size": f"{size / 1024 / 1024:.0f}" if size >= 1024 * 1024 else f"{size / 1024 / 1024:.2f}"}
 
 
-def used_bytes(user: User) -> int:
-    """What the person keeps in storage: their uploads, claimed or not (pending S3 ones count at
-    the size they asked for, so a burst of presigned POSTs cannot overrun the quota)."""
-    return Attachment.objects.filter(uploader=user).aggregate(total=Sum("size"))["total"] or 0
-
-
 def _check_quota(user: User, size: int, *, exclude_id: int | None = None) -> None:
-    used = used_bytes(user) - (Attachment.objects.get(pk=exclude_id).size if exclude_id else 0)
+    used = count_stored_bytes(user) - (Attachment.objects.get(pk=exclude_id).size if exclude_id else 0)
     if used + size > settings.UPLOAD_QUOTA_BYTES:
         raise OverQuota(_("Your storage is full: %(used)s of %(quota)s used. Delete some files to send more.")
                         % {"used": _megabytes(used), "quota": _megabytes(settings.UPLOAD_QUOTA_BYTES)}, field="file")

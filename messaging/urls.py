@@ -14,6 +14,7 @@ urlpatterns = [
     path("c/<id:conversation_id>/send/", views.send, name="send_message"),
     path("c/<id:conversation_id>/read/", views.mark_read, name="mark_read"),
     path("c/<id:conversation_id>/flags/", views.set_flags, name="conversation_flags"),
+    path("c/<id:conversation_id>/gallery/", views.gallery, name="gallery"),
     path("c/<id:conversation_id>/entry/", views.conversation_entry, name="conversation_entry"),
     path("m/<id:message_id>/", views.message_detail, name="message_detail"),
     path("files/<id:attachment_id>/", views.attachment, name="attachment"),

@@ -1,11 +1,13 @@
 """HTTP transport for conversations. Thin: read with selectors, change with services."""
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
@@ -14,6 +16,7 @@ from chatsite.errors import InvalidInput
 from chatsite.files import serve_stored_file
 from chatsite.http import htmx_only, service_errors
 from chatsite.ids import parse_id
+from chatsite.s3 import is_s3
 
 from . import selectors, services, uploads
 from .html import render_conversation_entries, render_conversation_entry, render_message_item
@@ -39,6 +42,9 @@ def conversation_detail(request, conversation_id: int):
         "members": members, "members_json": [{k: m[k] for k in ("id", "username", "name", "joined_at")} for m in members],
         "watermarks": {m["id"]: m["read_seq"] for m in members},
         "others_read_seq": read_seq, "others_delivered_seq": delivered_seq, "max_length": settings.MESSAGE_MAX_LENGTH,
+        "upload": {"max_bytes": settings.UPLOAD_MAX_BYTES, "max_files": settings.UPLOAD_MAX_FILES,
+                   "quota_left": max(settings.UPLOAD_QUOTA_BYTES - selectors.count_stored_bytes(request.user), 0)},
+        "direct_upload": is_s3(default_storage),
         **_message_context(request, messages),
     })
 
@@ -288,3 +294,19 @@ def upload_finish(request, attachment_id: int):
 def upload_cancel(request, attachment_id: int):
     uploads.cancel_upload(user=request.user, attachment_id=attachment_id)
     return HttpResponse(status=204)
+
+
+@service_errors
+@require_GET
+def gallery(request, conversation_id: int):
+    """A conversation's media, files, links and the reader's starred messages, newest first."""
+    page = parse_id(request.GET.get("page", "1")) or 1
+    found = selectors.list_gallery(request.user, conversation_id, tab=request.GET.get("tab", "media"), page=page)
+    template = "messaging/partials/gallery_items.html" if request.htmx else "messaging/gallery.html"
+    entry = selectors.get_conversation_entry(request.user, conversation_id) if not request.htmx else found["membership"]
+    return render(request, template, {**found, "membership": entry, "conversation": entry.conversation,
+                                      "tabs": GALLERY_TABS})
+
+
+GALLERY_TABS = [("media", _lazy("Media")), ("files", _lazy("Files")), ("links", _lazy("Links")),
+                ("starred", _lazy("Starred"))]
