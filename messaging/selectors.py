@@ -4,7 +4,7 @@ that the thing exists."""
 import re
 from collections import defaultdict
 
-from django.db.models import Sum, prefetch_related_objects
+from django.db.models import Subquery, Sum, prefetch_related_objects
 from django.utils.translation import gettext as _
 
 from accounts import policy, presence_reads
@@ -111,10 +111,17 @@ def list_conversations(user, limit: int = SIDEBAR_PAGE_SIZE, offset: int = 0) ->
     return _with_counterparts(user, memberships)
 
 
-def get_conversation_entry(user, conversation_id) -> Membership:
+def get_conversation_entry(user, conversation_id, *, with_stored_bytes: bool = False) -> Membership:
+    """``with_stored_bytes``: also ``.stored_bytes``, count_stored_bytes(user), in the same query
+    (the chat page's composer checks uploads against the quota before sending them)."""
     membership = access_membership(user, conversation_id)
-    membership = (Membership.objects.select_related("conversation", "conversation__last_message",
-                                                    "conversation__last_message__sender").get(pk=membership.pk))
+    queryset = Membership.objects.select_related("conversation", "conversation__last_message",
+                                                 "conversation__last_message__sender")
+    if with_stored_bytes:
+        stored = (Attachment.objects.filter(uploader=user).order_by().values("uploader")
+                  .annotate(total=Sum("size")).values("total"))
+        queryset = queryset.annotate(stored_bytes=Subquery(stored))
+    membership = queryset.get(pk=membership.pk)
     return _with_counterparts(user, [membership])[0]
 
 

@@ -29,7 +29,7 @@ def _message_context(request, messages):
 @service_errors
 @require_GET
 def conversation_detail(request, conversation_id: int):
-    membership = selectors.get_conversation_entry(request.user, conversation_id)
+    membership = selectors.get_conversation_entry(request.user, conversation_id, with_stored_bytes=True)
     conversation = membership.conversation
     unread = membership.unread_count
     messages, more = selectors.list_messages(conversation.pk, limit=selectors.opening_page_size(unread))
@@ -43,7 +43,7 @@ def conversation_detail(request, conversation_id: int):
         "watermarks": {m["id"]: m["read_seq"] for m in members},
         "others_read_seq": read_seq, "others_delivered_seq": delivered_seq, "max_length": settings.MESSAGE_MAX_LENGTH,
         "upload": {"max_bytes": settings.UPLOAD_MAX_BYTES, "max_files": settings.UPLOAD_MAX_FILES,
-                   "quota_left": max(settings.UPLOAD_QUOTA_BYTES - selectors.count_stored_bytes(request.user), 0)},
+                   "quota_left": max(settings.UPLOAD_QUOTA_BYTES - (membership.stored_bytes or 0), 0)},
         "direct_upload": is_s3(default_storage),
         **_message_context(request, messages),
     })

@@ -269,3 +269,11 @@ def test_cancelling_an_upload_removes_it(alice, alice_client, bob, django_captur
         assert Attachment.objects.exists()
         assert alice_client.post(reverse("upload_cancel", args=[photo.pk])).status_code == 204
     assert not Attachment.objects.exists() and not default_storage.exists(photo.file.name)
+
+
+def test_the_chat_page_tells_the_composer_the_limits(alice, alice_client, direct, settings):
+    settings.UPLOAD_QUOTA_BYTES = 10_000_000
+    item = make_upload(alice, "report.pdf", PDF)
+    page = alice_client.get(reverse("conversation", args=[direct.pk])).content.decode()
+    assert f'data-upload-quota-left="{10_000_000 - item.size}"' in page
+    assert f'data-upload-max-bytes="{settings.UPLOAD_MAX_BYTES}"' in page and 'data-upload-start-url' not in page
