@@ -213,7 +213,7 @@ def test_claiming_someone_elses_upload_is_refused(alice, bob, direct):
     assert Attachment.objects.get().message is None and not Message.objects.filter(body="mine now").exists()
 
 
-def test_claiming_over_the_socket_frame_and_the_form(alice, alice_client, direct):
+def test_claiming_through_the_send_form(alice, alice_client, direct):
     photo = make_upload(alice)
     response = alice_client.post(reverse("send_message", args=[direct.pk]),
                                  {"body": "", "attachments": [photo.pk], "client_id": "form-1"}, HTTP_HX_REQUEST="true")

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from conftest import make_user
 from messaging import services
 from messaging.models import Attachment
-from messaging.tests.files import PDF, jpeg_with_gps
+from messaging.tests.files import PDF, image_bytes, jpeg_with_gps
 
 from .chat_helpers import message_log, open_chat, sign_in
 
@@ -40,14 +40,15 @@ def _loaded(image) -> None:
     assert image.evaluate("img => img.naturalWidth") > 0
 
 
-def _share_photo_and_pdf(a, b):
-    _attach(a, ("photo.jpg", "image/jpeg", PHOTO), ("report.pdf", "application/pdf", PDF))
-    for name in ("photo.jpg", "report.pdf"):
+def _share_photo_and_pdf(a, b, shoot_viewer=lambda page: None):
+    _attach(a, ("photo.jpg", "image/jpeg", PHOTO), ("second.png", "image/png", image_bytes("PNG", size=(300, 200))),
+            ("report.pdf", "application/pdf", PDF))
+    for name in ("photo.jpg", "second.png", "report.pdf"):
         bar = a.get_by_role("progressbar", name=f"Uploading {name}")
         expect(bar).to_be_visible()
         expect(bar).to_have_js_property("value", 1)
     files = a.get_by_role("list", name="Files to send")
-    expect(files.get_by_text("Ready")).to_have_count(2)
+    expect(files.get_by_text("Ready")).to_have_count(3)
     box = a.get_by_role("textbox", name="Message")
     box.fill("Holiday pictures")
     box.press("Enter")
@@ -58,17 +59,28 @@ def _share_photo_and_pdf(a, b):
     expect(image).to_be_visible()
     _loaded(image)
     expect(log.get_by_role("link", name=re.compile(r"^Download report\.pdf, "))).to_be_visible()
-    # The viewer: full size, named, closed by Escape.
+    _loaded(log.get_by_role("img", name="second.png"))
+    # The viewer: full size, named, Left/Right between the chat's images, closed by Escape.
     log.get_by_role("link", name="Open image photo.jpg").click()
     viewer = b.get_by_role("dialog", name="photo.jpg")
     expect(viewer).to_be_visible()
     full = viewer.get_by_role("img", name="photo.jpg")
     _loaded(full)
     assert full.evaluate("img => img.naturalWidth") == 900
-    b.keyboard.press("ArrowRight")  # one image: stays on it
-    expect(viewer.get_by_text("1 of 1")).to_be_visible()
+    expect(viewer.get_by_text("1 of 2")).to_be_visible()
+    b.keyboard.press("ArrowRight")
+    second = b.get_by_role("dialog", name="second.png")
+    expect(second.get_by_text("2 of 2")).to_be_visible()
+    _loaded(second.get_by_role("img", name="second.png"))
+    b.keyboard.press("ArrowRight")  # round to the first
+    expect(b.get_by_role("dialog", name="photo.jpg")).to_be_visible()
+    b.keyboard.press("ArrowLeft")
+    expect(second).to_be_visible()
+    expect(second.get_by_role("button", name="Next image")).to_be_visible()
+    expect(second.get_by_role("link", name="Download")).to_have_attribute("download", "second.png")
+    shoot_viewer(b)
     b.keyboard.press("Escape")
-    expect(viewer).to_be_hidden()
+    expect(b.get_by_role("dialog")).to_be_hidden()
 
 
 def test_sharing_files_voice_notes_and_galleries(new_page, off_loop, shoot):
@@ -79,7 +91,7 @@ def test_sharing_files_voice_notes_and_galleries(new_page, off_loop, shoot):
     open_chat(a, chat.pk)
     open_chat(b, chat.pk)
 
-    _share_photo_and_pdf(a, b)
+    _share_photo_and_pdf(a, b, lambda page: shoot(page, "files-viewer"))
     with b.expect_download() as download:
         message_log(b).get_by_role("link", name=re.compile(r"^Download report\.pdf, ")).click()
     assert download.value.suggested_filename == "report.pdf"
@@ -147,7 +159,9 @@ def test_images_from_s3_show_under_the_page_csp(new_page, off_loop, s3_storage, 
     open_chat(a, chat.pk)
     open_chat(b, chat.pk)
     _share_photo_and_pdf(a, b)
-    item = Attachment.objects.get(kind="image")
-    assert item.status == Attachment.Status.READY and s3_storage.exists(item.file.name)
-    assert s3_storage.exists(item.thumbnail.name)
+    images = list(Attachment.objects.filter(kind="image"))
+    assert len(images) == 2
+    for item in images:
+        assert item.status == Attachment.Status.READY and item.message_id
+        assert s3_storage.exists(item.file.name) and s3_storage.exists(item.thumbnail.name)
     shoot(b, "files-chat-s3")
