@@ -131,7 +131,7 @@ def test_sharing_files_voice_notes_and_galleries(new_page, off_loop, shoot):
         expect(message_log(page).get_by_text("Holiday pictures")).to_be_visible()
 
 
-def test_refusals_are_shown_before_and_after_upload(new_page, off_loop, settings):
+def test_refusals_are_shown_before_and_after_upload(new_page, off_loop, settings, shoot):
     settings.UPLOAD_MAX_BYTES = 2000  # the page reads it from the form: refused before any upload
     ana, bo, chat = _people(off_loop)
     a = new_page(expected_errors=re.compile(r"^Failed to load resource: the server responded with a status of 400"))
@@ -144,6 +144,7 @@ def test_refusals_are_shown_before_and_after_upload(new_page, off_loop, settings
     files = a.get_by_role("list", name="Files to send")
     expect(files.get_by_text(re.compile("does not contain what its name says"))).to_be_visible()
     expect(files.get_by_role("button", name="Retry uploading notes.pdf")).to_be_visible()
+    shoot(a, "files-refused")
     a.get_by_role("textbox", name="Message").press("Enter")
     expect(a.get_by_role("alert")).to_have_text("A file could not be uploaded: retry it or remove it.")
     files.get_by_role("button", name="Remove notes.pdf").click()
