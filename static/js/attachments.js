@@ -206,10 +206,10 @@ export function addFiles(files, options = {}) {
   return added;
 }
 
-export function busy() { return entries.some((e) => e.status !== "ready" && e.status !== "failed"); }
-export function failed() { return entries.some((e) => e.status === "failed"); }
+// (A voice note goes on its own when it is uploaded: it never holds up the message being written.)
+export function busy() { return entries.some((e) => !e.autoSend && e.status !== "ready" && e.status !== "failed"); }
+export function failed() { return entries.some((e) => !e.autoSend && e.status === "failed"); }
 export function readyIds(only) { return (only ? [only] : entries.filter((e) => !e.autoSend)).filter((e) => e.status === "ready").map((e) => e.id); }
-export function count() { return entries.filter((e) => !e.autoSend).length; }
 
 // The message that claimed them was sent: the tray empties (the uploads now belong to it).
 export function clear(only) {
