@@ -121,3 +121,41 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("fuzz counts")
         for line in sorted(set(lines)):
             terminalreporter.write_line(line)
+
+
+# --- S3, served by moto on 127.0.0.1 (no network beyond it) -------------------------------------
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's S3 in server mode, on a free port of 127.0.0.1, for the whole run."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{server._server.server_port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_storage(moto_endpoint, settings, monkeypatch):
+    """Default storage on a fresh private bucket of the moto server, configured as chatsite/settings.py
+    does when AWS_STORAGE_BUCKET_NAME is set (the page's CSP admitting the bucket included)."""
+    import uuid
+
+    import boto3
+    from django.core.files.storage import default_storage
+
+    from chatsite.s3 import admit_bucket, bucket_origins
+
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    bucket = f"chat-test-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
+    options = {"bucket_name": bucket, "region_name": "us-east-1", "endpoint_url": moto_endpoint,
+               "access_key": "testing", "secret_key": "testing", "default_acl": "private", "querystring_auth": True,
+               "querystring_expire": 300, "file_overwrite": False, "signature_version": "s3v4"}
+    settings.AWS_STORAGE_BUCKET_NAME = bucket
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}}
+    settings.CONTENT_SECURITY_POLICY = admit_bucket(settings.CONTENT_SECURITY_POLICY, bucket_origins(bucket, options))
+    yield default_storage

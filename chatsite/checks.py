@@ -41,6 +41,13 @@ positive_int = whole_number(1)
 def positive_number(value) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise ValueError(f"{value!r} is not a number of seconds above 0")
+def at_most(maximum: int) -> Callable[[Any], None]:
+    def validate(value) -> None:
+        positive_int(value)
+        if value > maximum:
+            raise ValueError(f"{value!r} is more than {maximum}")
+
+    return validate
 
 
 def rate(value) -> None:
@@ -131,6 +138,18 @@ SETTINGS: tuple[SettingRule, ...] = (
                 "Set SOCKET_FRAME_MAX_BYTES to the largest frame a client may send, at least 4096 (e.g. 65536)."),
     SettingRule("chatsite.E011", "HEALTH_CHECK_TIMEOUT", positive_number,
                 "Set HEALTH_CHECK_TIMEOUT to the seconds /readyz waits for each dependency, e.g. 2."),
+    SettingRule("chatsite.E020", "UPLOAD_MAX_BYTES", positive_int,
+                "Set UPLOAD_MAX_BYTES to the largest file in bytes, e.g. 26214400 (25 MB)."),
+    SettingRule("chatsite.E021", "UPLOAD_QUOTA_BYTES", positive_int,
+                "Set UPLOAD_QUOTA_BYTES to the storage one person may use in bytes, e.g. 1073741824 (1 GB)."),
+    SettingRule("chatsite.E022", "UPLOAD_GRACE_MINUTES", positive_int,
+                "Set UPLOAD_GRACE_MINUTES to how long an upload no message claimed is kept, e.g. 1440."),
+    SettingRule("chatsite.E023", "UPLOAD_MAX_PIXELS", positive_int,
+                "Set UPLOAD_MAX_PIXELS to the largest image in pixels (width x height), e.g. 50000000."),
+    SettingRule("chatsite.E024", "UPLOAD_MAX_FILES", positive_int,
+                "Set UPLOAD_MAX_FILES to the most files one message may carry, e.g. 10."),
+    SettingRule("chatsite.E025", "AWS_QUERYSTRING_EXPIRE", at_most(300),
+                "Set AWS_QUERYSTRING_EXPIRE to the seconds a presigned download URL lives, at most 300."),
 )
 
 

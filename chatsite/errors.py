@@ -25,6 +25,9 @@ class ErrorCode(StrEnum):
     UNKNOWN_FRAME = "unknown_frame"
     FRAME_TOO_LARGE = "frame_too_large"
     SERVER_ERROR = "server_error"  # our fault; the person may try again
+    FILE_TOO_LARGE = "file_too_large"  # an upload over UPLOAD_MAX_BYTES
+    OVER_QUOTA = "over_quota"  # an upload that would take the person over UPLOAD_QUOTA_BYTES
+    FILE_REFUSED = "file_refused"  # bytes that contradict the name, an image too large in pixels, unreadable
 
 
 class ServiceError(Exception):

@@ -42,6 +42,8 @@ class MessageSend(Frame):
     body: Text
     client_id: Annotated[str, Strict(), Field(max_length=64)] = ""
     reply_to: Id | None = None
+    # Uploads (POST /uploads/) the message claims; with them ``body`` is an optional caption.
+    attachments: Annotated[list[Id], Field(max_length=50)] = []
 
 
 class Typing(Frame):

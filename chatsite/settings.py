@@ -247,6 +247,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+# How long a presigned download URL lives (seconds; the ceiling is 5 minutes).
+AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", default=300)
 if AWS_STORAGE_BUCKET_NAME:
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
@@ -258,8 +260,10 @@ if AWS_STORAGE_BUCKET_NAME:
             "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default=None),
             "default_acl": "private",
             "querystring_auth": True,
-            "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=300),
+            "querystring_expire": AWS_QUERYSTRING_EXPIRE,
             "file_overwrite": False,
+            # Signature V4: the URL carries its lifetime (X-Amz-Expires), every region accepts it.
+            "signature_version": "s3v4",
         },
     }
 else:
@@ -274,6 +278,13 @@ STORAGES = {
 AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
 AVATAR_SIZE = 256
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Attachments (messaging/uploads.py): the largest file, what one person may keep in storage, how long
+# an upload no message claimed is kept (`manage.py cleanup_uploads`), the largest image in pixels.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=25 * 1024 * 1024)
+UPLOAD_QUOTA_BYTES = env.int("UPLOAD_QUOTA_BYTES", default=1024 * 1024 * 1024)
+UPLOAD_GRACE_MINUTES = env.int("UPLOAD_GRACE_MINUTES", default=24 * 60)
+UPLOAD_MAX_PIXELS = env.int("UPLOAD_MAX_PIXELS", default=50_000_000)
+UPLOAD_MAX_FILES = env.int("UPLOAD_MAX_FILES", default=10)
 
 # --- Email ----------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <noreply@localhost>")
@@ -356,6 +367,12 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+if AWS_STORAGE_BUCKET_NAME:
+    # Files are redirects to presigned URLs of the bucket, and S3 uploads go straight to it.
+    from chatsite.s3 import admit_bucket, bucket_origins
+
+    CONTENT_SECURITY_POLICY = admit_bucket(CONTENT_SECURITY_POLICY, bucket_origins(AWS_STORAGE_BUCKET_NAME,
+                                                                                   _default_storage["OPTIONS"]))
 
 # --- I18N -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -50,11 +50,11 @@ class MessageAdmin(ReadOnlyAdmin):
 
 @admin.register(Attachment)
 class AttachmentAdmin(ReadOnlyAdmin):
-    list_display = ("id", "uploader", "kind", "content_type", "size", "created_at")
+    list_display = ("id", "uploader", "kind", "status", "content_type", "size", "created_at")
     list_select_related = ("uploader",)
-    list_filter = ("kind", "created_at")
+    list_filter = ("kind", "status", "created_at")
     search_fields = ("uploader__username",)
-    fields = ("uploader", "kind", "content_type", "size", "width", "height", "created_at")
+    fields = ("uploader", "kind", "status", "content_type", "size", "width", "height", "duration_ms", "created_at")
     readonly_fields = fields
 
 

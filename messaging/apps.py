@@ -15,3 +15,10 @@ class MessagingConfig(AppConfig):
         # accounts decides who sees whose presence but knows nothing of conversations: messaging
         # answers its "do these two share a conversation?".
         policy.register_shares_conversation(selectors.shares_conversation)
+
+        from accounts.signals import account_deleted
+
+        from . import uploads  # noqa: F401 (its post_delete handler removes an attachment's files)
+
+        account_deleted.connect(lambda sender, user_id, **kw: uploads.delete_uploads_of(user_id=user_id),
+                                dispatch_uid="messaging-account-files", weak=False)

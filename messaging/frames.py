@@ -24,7 +24,8 @@ def follow_conversations(socket: Socket) -> None:
 @frame("message.send", rate=lambda: settings.MESSAGE_RATE_LIMIT)
 def send(*, socket: Socket, frame: protocol.MessageSend) -> dict:
     result = services.send_message(user=socket.user, conversation_id=frame.conversation, body=frame.body,
-                                   client_id=frame.client_id, reply_to_id=frame.reply_to)
+                                   client_id=frame.client_id, reply_to_id=frame.reply_to,
+                                   attachment_ids=frame.attachments)
     message = result.message
     return {"type": "message.ack", "client_id": message.client_id, "conversation": message.conversation_id,
             "seq": message.seq, "id": message.pk, "duplicate": not result.created}

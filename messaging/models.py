@@ -161,7 +161,12 @@ def attachment_path(instance, filename: str) -> str:
 
 
 class Attachment(models.Model):
-    """A file sent in a message. Served only through an authorising view (never a public URL)."""
+    """A file sent in a message. Served only through an authorising view (never a public URL).
+
+    Uploaded first, claimed by a message later (``message`` is empty until then): the send that
+    claims it is the message's one write, so a retried send finds its files claimed already and
+    stores nothing twice. Uploads no message claimed are removed after UPLOAD_GRACE_MINUTES
+    (``manage.py cleanup_uploads``)."""
 
     class Kind(models.TextChoices):
         IMAGE = "image", gettext_lazy("Image")
@@ -169,20 +174,35 @@ class Attachment(models.Model):
         VIDEO = "video", gettext_lazy("Video")
         FILE = "file", gettext_lazy("File")
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    class Status(models.TextChoices):
+        # S3: a presigned POST was handed out; the object is checked before a message may claim it.
+        PENDING = "pending", gettext_lazy("Pending")
+        READY = "ready", gettext_lazy("Ready")
+
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
     uploader = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     file = models.FileField(upload_to=attachment_path)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.FILE)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.READY)
     content_type = models.CharField(max_length=100)  # sniffed from the bytes, not the browser's word
     size = models.PositiveBigIntegerField()
     original_name = models.CharField(max_length=255)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
+    # A voice note's length as the recorder measured it (a recording's container often has none).
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
     thumbnail = models.FileField(upload_to=attachment_path, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        indexes = [models.Index(fields=["uploader", "message"]), models.Index(fields=["message", "created_at"])]
+
     def __str__(self):
         return self.original_name
+
+    @property
+    def is_voice_note(self) -> bool:
+        return self.kind == self.Kind.AUDIO and self.duration_ms is not None
 
 
 class Mention(models.Model):

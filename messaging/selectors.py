@@ -1,9 +1,10 @@
 """Reads. ``access_*`` fetch and authorise in one call: a non-member gets NotFound, never a hint
 that the thing exists."""
 
+import re
 from collections import defaultdict
 
-from django.db.models import prefetch_related_objects
+from django.db.models import Subquery, Sum, prefetch_related_objects
 from django.utils.translation import gettext as _
 
 from accounts import policy, presence_reads
@@ -33,6 +34,12 @@ def access_attachment(user, attachment_id) -> Attachment:
     if message.is_deleted:
         raise NotFound(_("That file was deleted."))
     return attachment
+
+
+def count_stored_bytes(user) -> int:
+    """What the person keeps in storage: their uploads, claimed or not (pending S3 ones count at the
+    size they asked for, so a burst of presigned POSTs cannot overrun the quota)."""
+    return Attachment.objects.filter(uploader=user).aggregate(total=Sum("size"))["total"] or 0
 
 
 def access_message(user, message_id) -> Message:
@@ -104,10 +111,17 @@ def list_conversations(user, limit: int = SIDEBAR_PAGE_SIZE, offset: int = 0) ->
     return _with_counterparts(user, memberships)
 
 
-def get_conversation_entry(user, conversation_id) -> Membership:
+def get_conversation_entry(user, conversation_id, *, with_stored_bytes: bool = False) -> Membership:
+    """``with_stored_bytes``: also ``.stored_bytes``, count_stored_bytes(user), in the same query
+    (the chat page's composer checks uploads against the quota before sending them)."""
     membership = access_membership(user, conversation_id)
-    membership = (Membership.objects.select_related("conversation", "conversation__last_message",
-                                                    "conversation__last_message__sender").get(pk=membership.pk))
+    queryset = Membership.objects.select_related("conversation", "conversation__last_message",
+                                                 "conversation__last_message__sender")
+    if with_stored_bytes:
+        stored = (Attachment.objects.filter(uploader=user).order_by().values("uploader")
+                  .annotate(total=Sum("size")).values("total"))
+        queryset = queryset.annotate(stored_bytes=Subquery(stored))
+    membership = queryset.get(pk=membership.pk)
     return _with_counterparts(user, [membership])[0]
 
 
@@ -226,3 +240,41 @@ def read_watermarks(conversation_id: int, exclude_user_id: int) -> tuple[int, in
     if len(rows) == 1 and not policy.may_see_receipts_of(rows[0][2], direct=rows[0][3] == Conversation.Kind.DIRECT):
         return 0, 0
     return min(r[0] for r in rows), min(r[1] for r in rows)
+
+
+# --- galleries: a conversation's media, files, links and the reader's stars, newest first --------
+
+GALLERY_TABS = ("media", "files", "links", "starred")
+GALLERY_PAGE_SIZE = 30
+_LINK = re.compile(r'<a href="([^"]+)"')
+
+
+def list_gallery(user, conversation_id, *, tab: str, page: int = 1, page_size: int = GALLERY_PAGE_SIZE) -> dict:
+    """One page of a conversation's gallery tab for a member: ``items`` (each with ``message``, and
+    ``attachment`` for media and files, ``urls`` for links), newest first, and ``more`` (another
+    page follows). Deleted messages are left out; so is everything of a chat the user is not in."""
+    membership = access_membership(user, conversation_id)
+    tab = tab if tab in GALLERY_TABS else "media"
+    page = max(1, min(page or 1, 10_000))
+    start = (page - 1) * page_size
+    conversation_id = membership.conversation_id
+    if tab in ("media", "files"):
+        kinds = ((Attachment.Kind.IMAGE, Attachment.Kind.VIDEO) if tab == "media"
+                 else (Attachment.Kind.FILE, Attachment.Kind.AUDIO))
+        rows = list(Attachment.objects.filter(kind__in=kinds, message__conversation_id=conversation_id,
+                                              message__deleted_at__isnull=True)
+                    .select_related("message", "message__sender").order_by("-message__seq", "-pk")
+                    [start:start + page_size + 1])
+        items = [{"message": a.message, "attachment": a} for a in rows[:page_size]]
+    elif tab == "links":
+        rows = list(Message.objects.filter(conversation_id=conversation_id, deleted_at__isnull=True,
+                                           body_html__contains='<a href="')
+                    .select_related("sender").order_by("-seq")[start:start + page_size + 1])
+        items = [{"message": m, "urls": list(dict.fromkeys(_LINK.findall(m.body_html)))} for m in rows[:page_size]]
+    else:
+        rows = list(Star.objects.filter(user=user, message__conversation_id=conversation_id,
+                                        message__deleted_at__isnull=True)
+                    .select_related("message", "message__sender").order_by("-created_at", "-pk")
+                    [start:start + page_size + 1])
+        items = [{"message": star.message} for star in rows[:page_size]]
+    return {"membership": membership, "tab": tab, "items": items, "page": page, "more": len(rows) > page_size}

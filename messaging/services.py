@@ -20,7 +20,7 @@ from chatsite.ids import parse_id, require_id
 from chatsite.realtime import after_commit_and_publish, conversation_group, publish_on_commit, user_group
 from chatsite.text import clean_text
 
-from . import events, store
+from . import events, store, uploads
 from .models import Attachment, Conversation, Membership, Mention, Message, Reaction, Star
 from .rendering import find_mentions, render_message_html
 from .selectors import access_membership, access_message, list_conversation_ids
@@ -37,8 +37,8 @@ class SendResult:
     created: bool  # False when a retry with the same client_id found the stored message
 
 
-def _clean_body(body) -> str:
-    return clean_text(body, max_length=settings.MESSAGE_MAX_LENGTH, what=_("A message"), required=True,
+def _clean_body(body, *, required: bool = True) -> str:
+    return clean_text(body, max_length=settings.MESSAGE_MAX_LENGTH, what=_("A message"), required=required,
                       multiline=True, field="body")
 
 
@@ -91,13 +91,22 @@ def _check_contact(user: User, conversation: Conversation) -> None:
 
 def _append_message(*, conversation: Conversation, last_seq: int, sender: User | None, kind: str, body: str,
                     body_html: str, client_id: str = "", reply_to: Message | None = None,
-                    mention_ids: str = "") -> Message:
+                    mention_ids: str = "", attachments: list[Attachment] = ()) -> Message:
     """Store a message under the next seq. Must run inside the caller's transaction, with the
     conversation's seq locked (store.lock_membership or store.lock_last_seq), so that seqs are
-    gapless and never handed out twice."""
+    gapless and never handed out twice. ``attachments``: uploads it claims (uploads.claim_uploads,
+    locked by the caller)."""
     message = store.insert_message(conversation=conversation, seq=last_seq + 1, sender=sender, kind=kind, body=body,
                                    body_html=body_html, client_id=client_id, reply_to=reply_to,
                                    mention_ids=mention_ids)
+    if attachments:
+        Attachment.objects.filter(pk__in=[a.pk for a in attachments]).update(message=message)
+        for attachment in attachments:
+            attachment.message = message
+        # As prefetch_related leaves it: the event renders them without a query.
+        claimed = Attachment.objects.filter(message=message)
+        claimed._result_cache, claimed._prefetch_done = list(attachments), True
+        message._prefetched_objects_cache = {"attachments": claimed}
     publish_on_commit([conversation_group(conversation.pk)], events.message_created(message))
     return message
 
@@ -109,17 +118,22 @@ def _stored_retry(user: User, client_id: str) -> Message | None:
 
 
 def send_message(*, user: User, conversation_id: int, body: str, client_id: str = "",
-                 reply_to_id: int | None = None) -> SendResult:
+                 reply_to_id: int | None = None, attachment_ids=()) -> SendResult:
     """Store and announce a message. A retry (same ``client_id``) stores nothing and returns the
     stored message: the unique (sender, client_id) index refuses the copy, so no lookup is needed
-    before the insert on the usual path."""
+    before the insert on the usual path.
+
+    ``attachment_ids``: the sender's uploads the message claims (then ``body`` is an optional
+    caption). A retry finds them claimed by the stored message and is answered with it: files are
+    never stored twice."""
     client_id = _clean_client_id(client_id)
     try:
-        body = _clean_body(body)
+        body = _clean_body(body, required=not attachment_ids)
         ratelimit.hit("send", user.pk, settings.MESSAGE_RATE_LIMIT,
                       _("You are sending messages too fast. Please wait a moment."))
         with transaction.atomic():
-            message, mentioned = _store_sent_message(user, parse_id(conversation_id), body, client_id, reply_to_id)
+            message, mentioned = _store_sent_message(user, parse_id(conversation_id), body, client_id, reply_to_id,
+                                                     attachment_ids)
     except (IntegrityError, ServiceError):
         # A retry of a stored message (the unique index refused the copy) is answered with it,
         # whatever changed since (a rate limit, a removal from the group), as if the first answer
@@ -132,7 +146,7 @@ def send_message(*, user: User, conversation_id: int, body: str, client_id: str 
 
 
 def _store_sent_message(user: User, conversation_id: int | None, body: str, client_id: str,
-                        reply_to_id) -> tuple[Message, "Mentions"]:
+                        reply_to_id, attachment_ids=()) -> tuple[Message, "Mentions"]:
     found = conversation_id and store.lock_membership(conversation_id=conversation_id, user_id=user.pk)
     if not found:
         raise NotFound(_("That conversation does not exist or you are not a member of it."), code=ErrorCode.NOT_MEMBER)
@@ -148,10 +162,12 @@ def _store_sent_message(user: User, conversation_id: int | None, body: str, clie
         reply_to = Message.objects.filter(pk=require_id(reply_to_id), conversation_id=conversation.pk).select_related("sender").first()
         if reply_to is None:
             raise InvalidInput(_("The message you are replying to is not in this conversation."))
+    attachments = uploads.claim_uploads(user=user, attachment_ids=attachment_ids) if attachment_ids else []
     message = _append_message(
-        conversation=conversation, last_seq=conversation.last_seq, sender=user, kind=Message.Kind.TEXT, body=body,
-        body_html=render_message_html(body, mentioned=mentioned.names), client_id=client_id,
-        reply_to=reply_to, mention_ids=mentioned.ids_attribute,
+        conversation=conversation, last_seq=conversation.last_seq, sender=user,
+        kind=uploads.message_kind(attachments) if attachments else Message.Kind.TEXT, body=body,
+        body_html=render_message_html(body, mentioned=mentioned.names) if body else "", client_id=client_id,
+        reply_to=reply_to, mention_ids=mentioned.ids_attribute, attachments=attachments,
     )
     _store_mentions(message, mentioned)
     # Notifications are written after the commit, outside the seq lock, and (on a socket) after
@@ -282,11 +298,9 @@ def erase_message(message: Message) -> Message:
 
 
 def _delete_attachments(message: Message) -> None:
-    """Remove the files too: "delete for everyone" must not leave the bytes in storage."""
+    """Remove the files too: "delete for everyone" must not leave the bytes in storage (the rows'
+    post_delete handler in messaging.uploads deletes them after the commit)."""
     for attachment in Attachment.objects.filter(message=message):
-        names = [f.name for f in (attachment.file, attachment.thumbnail) if f]
-        storage = attachment.file.storage
-        transaction.on_commit(lambda names=names, storage=storage: [storage.delete(n) for n in names])
         attachment.delete()
 
 

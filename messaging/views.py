@@ -1,18 +1,24 @@
 """HTTP transport for conversations. Thin: read with selectors, change with services."""
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.core.files.storage import default_storage
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors as account_selectors
+from chatsite.errors import InvalidInput
 from chatsite.files import serve_stored_file
 from chatsite.http import htmx_only, service_errors
 from chatsite.ids import parse_id
+from chatsite.s3 import is_s3
 
-from . import selectors, services
+from . import selectors, services, uploads
 from .html import render_conversation_entries, render_conversation_entry, render_message_item
 
 
@@ -23,7 +29,7 @@ def _message_context(request, messages):
 @service_errors
 @require_GET
 def conversation_detail(request, conversation_id: int):
-    membership = selectors.get_conversation_entry(request.user, conversation_id)
+    membership = selectors.get_conversation_entry(request.user, conversation_id, with_stored_bytes=True)
     conversation = membership.conversation
     unread = membership.unread_count
     messages, more = selectors.list_messages(conversation.pk, limit=selectors.opening_page_size(unread))
@@ -36,6 +42,9 @@ def conversation_detail(request, conversation_id: int):
         "members": members, "members_json": [{k: m[k] for k in ("id", "username", "name", "joined_at")} for m in members],
         "watermarks": {m["id"]: m["read_seq"] for m in members},
         "others_read_seq": read_seq, "others_delivered_seq": delivered_seq, "max_length": settings.MESSAGE_MAX_LENGTH,
+        "upload": {"max_bytes": settings.UPLOAD_MAX_BYTES, "max_files": settings.UPLOAD_MAX_FILES,
+                   "quota_left": max(settings.UPLOAD_QUOTA_BYTES - (membership.stored_bytes or 0), 0)},
+        "direct_upload": is_s3(default_storage),
         **_message_context(request, messages),
     })
 
@@ -75,7 +84,8 @@ def send(request, conversation_id: int):
     """The htmx (and no-JavaScript) way to send; the socket uses the same service."""
     result = services.send_message(user=request.user, conversation_id=conversation_id, body=request.POST.get("body", ""),
                                    client_id=request.POST.get("client_id", ""),
-                                   reply_to_id=request.POST.get("reply_to") or None)
+                                   reply_to_id=request.POST.get("reply_to") or None,
+                                   attachment_ids=request.POST.getlist("attachments"))
     if request.htmx:
         return HttpResponse(render_message_item(result.message))
     return redirect("conversation", conversation_id=result.message.conversation_id)
@@ -202,8 +212,101 @@ def starred(request):
 @service_errors
 @require_GET
 def attachment(request, attachment_id: int):
-    """A file of a message, for members of its conversation only."""
+    """A file of a message (or its thumbnail), for members of its conversation only."""
     item = selectors.access_attachment(request.user, attachment_id)
     if request.GET.get("thumbnail") and item.thumbnail:
-        return serve_stored_file(item.thumbnail.name, content_type="image/png", download_name=f"thumbnail-{item.original_name}.png")
+        return serve_stored_file(item.thumbnail.name, content_type=uploads.THUMBNAIL_TYPE,
+                                 download_name=f"thumbnail-{item.original_name}.webp")
     return serve_stored_file(item.file.name, content_type=item.content_type, download_name=item.original_name)
+
+
+def _upload_json(item) -> JsonResponse:
+    return JsonResponse({"id": item.pk, "name": item.original_name, "size": item.size, "kind": item.kind,
+                         "content_type": item.content_type, "status": item.status}, status=201)
+
+
+class _SizeLimit(FileUploadHandler):
+    """Stops reading a file as soon as it passes UPLOAD_MAX_BYTES (a body without Content-Length
+    or one that lied): nothing over the limit reaches the disk."""
+
+    exceeded = False
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > settings.UPLOAD_MAX_BYTES:
+            self.exceeded = True
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+@csrf_exempt  # checked below, once the size limit is in place (the CSRF check reads the body)
+@require_POST
+def upload(request):
+    """One file, streamed through the server (multipart ``file``; ``duration_ms`` for a voice note).
+    Answers JSON: the upload's id for the message that will claim it, or the error."""
+    limit = _SizeLimit(request)
+    request.upload_handlers.insert(0, limit)
+    return _upload(request, limit)
+
+
+@csrf_protect
+@service_errors
+def _upload(request, limit):
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    # The multipart envelope adds a little to the file: well over it, refuse before reading.
+    if declared > settings.UPLOAD_MAX_BYTES + 64 * 1024:
+        uploads.check_size(declared)
+    uploaded = request.FILES.get("file")  # (read here, or already by the CSRF check)
+    if limit.exceeded:
+        uploads.check_size(settings.UPLOAD_MAX_BYTES + 1)
+    if uploaded is None:
+        raise InvalidInput(_("Choose a file to upload."), field="file")
+    item = uploads.create_upload(user=request.user, uploaded=uploaded, name=uploaded.name,
+                                 declared_type=uploaded.content_type or "", duration_ms=request.POST.get("duration_ms"))
+    return _upload_json(item)
+
+
+@service_errors
+@require_POST
+def upload_start(request):
+    """S3: a presigned POST for the browser to put one file straight into the bucket."""
+    item, post = uploads.start_direct_upload(user=request.user, name=request.POST.get("name", ""),
+                                             size=request.POST.get("size"),
+                                             content_type=request.POST.get("content_type", ""),
+                                             duration_ms=request.POST.get("duration_ms"))
+    return JsonResponse({"id": item.pk, "url": post["url"], "fields": post["fields"]}, status=201)
+
+
+@service_errors
+@require_POST
+def upload_finish(request, attachment_id: int):
+    """S3: the browser's POST to the bucket is done; the server checks the object."""
+    return _upload_json(uploads.finish_direct_upload(user=request.user, attachment_id=attachment_id))
+
+
+@service_errors
+@require_POST
+def upload_cancel(request, attachment_id: int):
+    uploads.cancel_upload(user=request.user, attachment_id=attachment_id)
+    return HttpResponse(status=204)
+
+
+@service_errors
+@require_GET
+def gallery(request, conversation_id: int):
+    """A conversation's media, files, links and the reader's starred messages, newest first."""
+    page = parse_id(request.GET.get("page", "1")) or 1
+    found = selectors.list_gallery(request.user, conversation_id, tab=request.GET.get("tab", "media"), page=page)
+    template = "messaging/partials/gallery_items.html" if request.htmx else "messaging/gallery.html"
+    entry = selectors.get_conversation_entry(request.user, conversation_id) if not request.htmx else found["membership"]
+    return render(request, template, {**found, "membership": entry, "conversation": entry.conversation,
+                                      "tabs": GALLERY_TABS})
+
+
+GALLERY_TABS = [("media", _lazy("Media")), ("files", _lazy("Files")), ("links", _lazy("Links")),
+                ("starred", _lazy("Starred"))]

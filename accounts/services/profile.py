@@ -17,6 +17,7 @@ from chatsite.protocol import CLOSE_RECONNECT, CLOSE_SIGNED_OUT
 from chatsite.realtime import publish_on_commit, session_group, user_group
 
 from ..models import User
+from ..signals import account_deleted
 
 
 def end_live_sessions(*, user_id: int | None = None, session_key: str | None = None) -> None:
@@ -109,6 +110,7 @@ def delete_account(*, user: User, request=None) -> None:
     EmailAddress.objects.filter(user=user).delete()
     SocialAccount.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
+    account_deleted.send(sender=User, user_id=user.pk)
     if old_avatar:
         transaction.on_commit(lambda: storage.delete(old_avatar))
     end_live_sessions(user_id=user.pk)

@@ -44,3 +44,22 @@ COMPOSER_EMOJI = ["😀", "😂", "😊", "😍", "😎", "🤔", "😅", "😢"
 @register.simple_tag
 def composer_emoji():
     return COMPOSER_EMOJI
+
+
+@register.filter
+def duration(milliseconds) -> str:
+    """A voice note's length as m:ss."""
+    seconds = round((milliseconds or 0) / 1000)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+_ICONS = {"application/pdf": "📕", "application/zip": "🗜️", "text/plain": "📝", "text/csv": "📊"}
+
+
+@register.filter
+def file_icon(content_type: str) -> str:
+    """The card's picture of a file's type (decorative: the card's name says what it is)."""
+    if content_type in _ICONS:
+        return _ICONS[content_type]
+    family = (content_type or "").split("/")[0]
+    return {"audio": "🎵", "video": "🎬", "image": "🖼️"}.get(family, "📄")

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # Every client frame type of the protocol, with its fields: (name, kind, required).
 FRAMES = {
     "message.send": [("conversation", "int", True), ("body", "text", True), ("client_id", "client_id", False),
-                     ("reply_to", "int", False)],
+                     ("reply_to", "int", False), ("attachments", "ids", False)],
     "typing": [("conversation", "int", True)],
     "read": [("conversation", "int", True), ("seq", "int", True)],
     "delivered": [("conversation", "int", True), ("seq", "int", True)],
@@ -60,6 +60,10 @@ STRUCTURAL = [
     '{"type": "ping", "x": "' + "a" * (1024 * 1024) + '"}',
     '{"type": "message.send", "conversation": 1, "body": "' + "a" * (1024 * 1024) + '"}',
 ]
+# Where a list of ids goes (a message's uploads): each must be refused; an id of nobody's upload too.
+BAD_ID_LISTS = ["1", '"1"', "null", "{}", "[1.5]", '["1"]', "[NaN]", "[0]", "[-1]", "[true]", "[null]", "[[1]]",
+                "[1e400]", "[" + str(2**63) + "]", "[" + ", ".join(["1"] * 51) + "]", "[987654321]"]
+ODD_ID_LISTS = ["[]"]
 BINARY = [b"\xff\xfe\xfd", b'{"type": "ping"}', b"\x00" * 10, bytes(range(256)), b"\xed\xa0\x80"]
 
 
@@ -82,7 +86,7 @@ def _plan(rng, valid):
                 plan.append((f"{frame_type} without {name}", _frame_text(frame_type, {
                     n: v for n, v in good.items() if n != name}), True if kind != "bool" else None))
             bad, odd = {"int": (BAD_INTS, []), "bool": (BAD_BOOLS, ODD_BOOLS), "text": (BAD_TEXTS, ODD_TEXTS),
-                        "client_id": (BAD_CLIENT_IDS, [])}[kind]
+                        "client_id": (BAD_CLIENT_IDS, []), "ids": (BAD_ID_LISTS, ODD_ID_LISTS)}[kind]
             for raw in bad:
                 if kind == "int" and raw == "null" and not required:
                     continue  # an optional reference may be null

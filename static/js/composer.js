@@ -1,6 +1,8 @@
 // The message box of the open chat: sending (through the outbox, or over HTTP while the socket is
-// down), drafts, replies, @mentions, emoji, and "is typing" frames.
+// down), drafts, replies, @mentions, emoji, and "is typing" frames. Files (attachments.js) are
+// uploaded first; the message claims them by id in the same send, with the text as its caption.
 import * as socket from "./socket.js";
+import * as attachments from "./attachments.js";
 import { newClientId, readJson } from "./util.js";
 
 let myId = 0;
@@ -22,6 +24,7 @@ function sendOverHttp(item) {
   data.append("body", item.body);
   data.append("client_id", item.client_id);
   data.append("reply_to", item.reply_to || "");
+  for (const id of item.attachments || []) data.append("attachments", id);
   fetch(chat.dataset.sendUrl, { method: "POST", body: data, headers: { "HX-Request": "true" } })
     .then(async (response) => {
       const text = await response.text();
@@ -37,19 +40,36 @@ function submit(event) {
   const text = input.value.trim();
   const max = Number(chat.dataset.maxLength || 4000);
   error.textContent = "";
-  if (!text) { error.textContent = "Write something first."; return; }
+  if (attachments.busy()) { error.textContent = "Wait for the files to finish uploading, or remove them."; return; }
+  if (attachments.failed()) { error.textContent = "A file could not be uploaded: retry it or remove it."; return; }
+  const files = attachments.readyIds();
+  if (!text && !files.length) { error.textContent = "Write something first."; return; }
   if (text.length > max) {
     error.textContent = `A message can be at most ${max.toLocaleString()} characters long (this one has ${text.length.toLocaleString()}).`;
     return;
   }
   const item = { client_id: newClientId(), conversation: convId, body: text, reply_to: Number(form.reply_to.value) || null };
-  hooks.addPending(item);
-  if (!socket.outbox.add(item)) sendOverHttp(item);
+  if (files.length) item.attachments = files;
+  dispatch(item);
+  attachments.clear();
   input.value = "";
   autoGrow();
   localStorage.removeItem(draftKey);
   setReply(null);
   input.focus();
+}
+
+function dispatch(item) {
+  hooks.addPending(item.attachments && !item.body ? { ...item, body: fileLabel(item.attachments.length) } : item);
+  if (!socket.outbox.add(item)) sendOverHttp(item);
+}
+
+function fileLabel(count) { return count === 1 ? "📎 1 file" : `📎 ${count} files`; }
+
+// A voice note finished uploading: it goes at once, on its own (the text box keeps its draft).
+function sendVoiceNote(entry) {
+  dispatch({ client_id: newClientId(), conversation: convId, body: "", reply_to: null, attachments: [entry.id] });
+  attachments.clear(entry);
 }
 
 // A send the server refused (error frame): say why under the box.
@@ -195,6 +215,7 @@ export function init(options) {
   draftKey = "chat-draft-" + myId + "-" + convId;
   members = readJson("chat-members") || [];
   form.addEventListener("submit", submit);
+  attachments.init({ hooks: { sendNow: sendVoiceNote } });
   input.addEventListener("keydown", onKeydown);
   input.addEventListener("input", onInput);
   chat.addEventListener("click", onClick);

@@ -7,6 +7,8 @@ import * as timeline from "./timeline.js";
 import * as sidebar from "./sidebar.js";
 import * as composer from "./composer.js";
 import * as presence from "./presence.js";
+import * as viewer from "./viewer.js";
+import * as voice from "./voice.js";
 import { pageUrls, toast } from "./util.js";
 
 const userId = Number(document.body.dataset.userId || 0);
@@ -87,6 +89,8 @@ if (userId) {
     },
   });
   presence.init({ userId, urls });
+  viewer.init();
+  voice.init();
   for (const [type, handler] of Object.entries(dispatch)) socket.on(type, handler);
   socket.start({ url: urls.socket, userId });
 }

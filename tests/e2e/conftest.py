@@ -175,12 +175,14 @@ def new_page(browser, live_url):
     errors (failed loads and CSP violations included) and uncaught exceptions; the test fails if
     any page had one. ``network_cuts=True`` lets the browser's own reports of a connection that
     failed pass (the test cuts the network on purpose); the page's errors still count.
+    ``expected_errors``: a pattern of console errors the test causes on purpose (a refused upload's
+    status, which Chromium always logs).
     """
     contexts = []
     problems: list[tuple[str, str]] = []
 
     def make(viewport: dict | None = None, color_scheme: str = "light", base_url: str | None = None,
-             network_cuts: bool = False):
+             network_cuts: bool = False, expected_errors: re.Pattern | None = None):
         context = browser.new_context(
             base_url=base_url or live_url,
             viewport=viewport or DESKTOP,
@@ -194,6 +196,8 @@ def new_page(browser, live_url):
         page = context.new_page()
         def console(msg):
             if msg.type != "error" or (network_cuts and _NETWORK_FAILURE.search(msg.text)):
+                return
+            if expected_errors and expected_errors.search(msg.text):
                 return
             problems.append((page.url, msg.text))
 
