@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.mfa",
+    "django_tasks",
+    "django_tasks_db",
     "chatsite",  # its system checks of the settings below (chatsite/checks.py)
     "accounts",
     "messaging",
@@ -63,6 +65,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so everything after it (and the tasks a request enqueues) knows the request's id.
+    "chatsite.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -293,6 +297,30 @@ elif env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Every email is queued (after the commit) and the worker hands it to the backend chosen above,
+# retrying while the provider fails: a slow or down provider never fails a request.
+EMAIL_DELIVERY_BACKEND = EMAIL_BACKEND
+EMAIL_BACKEND = "chatsite.mail.TaskEmailBackend"
+
+# --- Background tasks (chatsite/tasks.py, docs/tasks.md) ------------------------------------
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
+if TASKS_BACKEND == "rq":
+    INSTALLED_APPS.append("django_rq")
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Seconds before a failed task's first retry; each next retry waits about twice as long.
+TASKS_RETRY_BACKOFF_SECONDS = env.float("TASKS_RETRY_BACKOFF_SECONDS", default=10.0)
+# A database worker silent this long is taken for dead: the task it was running runs again.
+TASKS_WORKER_TIMEOUT = env.int("TASKS_WORKER_TIMEOUT", default=60)
+# Finished task results (and spent idempotency keys) older than this are deleted...
+TASKS_PRUNE_AFTER_DAYS = env.int("TASKS_PRUNE_AFTER_DAYS", default=14)
+# ...this often (minutes; 0 turns the periodic job off).
+TASKS_PRUNE_EVERY_MINUTES = env.int("TASKS_PRUNE_EVERY_MINUTES", default=24 * 60)
+# False runs enqueue_on_commit's tasks at once (the test suite's eager backend in `db` tests,
+# whose transaction never commits); production always waits for the commit.
+TASKS_ON_COMMIT = True
 
 # --- AI assistant and calls -----------------------------------------------------------------
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
@@ -305,6 +333,8 @@ ICE_SERVERS = env.json("ICE_SERVERS", default=[])
 MESSAGE_MAX_LENGTH = env.int("MESSAGE_MAX_LENGTH", default=4000)
 GROUP_MAX_MEMBERS = env.int("GROUP_MAX_MEMBERS", default=256)
 DIGEST_AFTER_MINUTES = env.int("DIGEST_AFTER_MINUTES", default=60)
+# How often the worker sends the digests (minutes; 0 turns them off).
+DIGEST_EVERY_MINUTES = env.int("DIGEST_EVERY_MINUTES", default=60)
 # The site's public address, for links in emails sent outside a request (the digest).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 MESSAGE_RATE_LIMIT = env.str("MESSAGE_RATE_LIMIT", default="30/10s")
@@ -364,4 +394,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    # The worker says what it runs, retries and gives up on (with the enqueuing request's id).
+    "loggers": {"chatsite.tasks": {"level": "INFO"}},
 }
