@@ -94,14 +94,14 @@ class TaskEmailBackend(BaseEmailBackend):
             if not message.recipients():
                 continue
             # One Message-ID for every attempt, so a provider or a reader can tell a repeat.
-            message.extra_headers.setdefault("Message-ID", make_msgid(domain=_domain()))
+            message.extra_headers.setdefault("Message-ID", make_msgid(domain=_domain(message.from_email)))
             enqueue_on_commit(deliver_email, message=serialise(message), key=uuid.uuid4().hex)
             count += 1
         return count
 
 
-def _domain() -> str:
+def _domain(from_email: str | None) -> str:
     from email.utils import parseaddr
 
-    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    address = parseaddr(from_email or settings.DEFAULT_FROM_EMAIL)[1]
     return address.rpartition("@")[2] or "localhost"

@@ -311,14 +311,16 @@ def get_queue_stats(now: datetime | None = None) -> QueueStats:
 
     now = now or timezone.now()
     backend = task_backends[DEFAULT_TASK_BACKEND_ALIAS]
-    if not isinstance(backend, DatabaseBackend):
+    if type(backend).__module__.startswith("django_tasks_rq"):
         return _rq_queue_stats(now)
     from django.db.models import Case, F, Min, When
     from django.db.models.functions import Greatest
     from django_tasks_db.models import DBTaskResult, get_date_max
 
     never = get_date_max()
-    rows = DBTaskResult.objects.filter(backend_name=backend.alias)
+    rows = DBTaskResult.objects.all()
+    if isinstance(backend, DatabaseBackend):
+        rows = rows.filter(backend_name=backend.alias)
     due = rows.ready()
     # A deferred task (a retry) starts waiting at its run_after, not when it was enqueued.
     oldest = due.annotate(waiting_since=Case(
