@@ -66,8 +66,8 @@ class Command(BaseCommand):
         backend = task_backends["default"]
         database = isinstance(backend, DatabaseBackend)
         worker_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{get_random_string(8)}"[:64] if database else None
-        names = ", ".join(f"{job.name} every {job.every}" for job in jobs if job.every) or "none"
-        self.stdout.write(f"Task worker {worker_id or ''} ({type(backend).__name__}); periodic jobs: {names}")
+        names = ", ".join(f"{job.name} every {int(job.every.total_seconds() // 60)} min" for job in jobs if job.every)
+        self.stdout.write(f"Task worker {worker_id or ''} ({type(backend).__name__}); periodic jobs: {names or 'none'}")
         if worker_id:
             tasks.beat(worker_id, hostname=socket.gethostname(), pid=os.getpid())
         keeper = Keeper(worker_id=worker_id, periodic=periodic)
@@ -77,7 +77,8 @@ class Command(BaseCommand):
                 call_command("db_worker", queue_name="*", interval=interval, worker_id=worker_id, reload=False,
                              startup_delay=False, verbosity=verbosity)
             else:
-                call_command("rqworker", *backend.queues, with_scheduler=True, verbosity=verbosity)
+                call_command("rqworker", *backend.queues, job_class="django_tasks_rq.backend.Job", with_scheduler=True,
+                             verbosity=verbosity)
         finally:
             keeper.stopping.set()
             keeper.join(timeout=5)
