@@ -17,8 +17,8 @@ admin.site.unregister(DBTaskResult)
 
 @admin.register(DBTaskResult)
 class TaskResultAdmin(DBTaskResultAdmin):
-    list_display = ("id", "task_name", "status", "error", "attempts", "request_id", "enqueued_at", "started_at",
-                    "finished_at", "queue_name")
+    list_display = ("task_name", "status", "error", "attempts", "enqueued_at", "finished_at", "request_id")
+    list_display_links = ("task_name",)
     list_filter = ("status", "queue_name", "task_path")
     search_fields = ("id", "task_path", "exception_class_path")
     actions = ["retry"]
