@@ -304,10 +304,11 @@ EMAIL_BACKEND = "chatsite.mail.TaskEmailBackend"
 
 # --- Background tasks (chatsite/tasks.py, docs/tasks.md) ------------------------------------
 TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
+# Read by django-rq on import; unused unless TASKS_BACKEND=rq (chatsite.E011 wants REDIS_URL then).
+RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
 if TASKS_BACKEND == "rq":
     INSTALLED_APPS.append("django_rq")
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
-    RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Seconds before a failed task's first retry; each next retry waits about twice as long.

@@ -160,6 +160,30 @@ def test_an_email_the_provider_refuses_twice_is_delivered_once(workers, smtp_ser
     assert "retrying" in worker.output()
 
 
+@pytest.mark.skipif(not settings.REDIS_URL, reason="the RQ backend needs REDIS_URL (the PostgreSQL + Redis run)")
+def test_with_the_rq_backend_an_email_the_provider_refuses_twice_is_delivered_once(transactional_db, tmp_path,
+                                                                                   smtp_server):
+    import django_rq
+
+    controller, handler = smtp_server
+    rq_tasks = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    queues = {"default": {"URL": settings.REDIS_URL}}
+    worker = Worker(tmp_path, TEST_SMTP_PORT=controller.port, TASKS_BACKEND="rq")
+    with override_settings(TASKS=rq_tasks, RQ_QUEUES=queues, TASKS_ON_COMMIT=True):
+        queue = django_rq.get_queue("default")
+        queue.empty()  # this Redis database is the run's own, but an earlier run may have left jobs
+        worker.start()
+        try:
+            send_mail("Your code", "The code is 654321.", None, ["rq@example.com"])
+            wait_until(lambda: TaskKey.objects.filter(key__startswith="email:").exists(),
+                       what="the email's delivery through RQ", proc=worker)
+            assert len(handler.accepted) == 1 and "The code is 654321." in handler.accepted[0]
+            assert handler.attempts == 3
+            assert worker.output().count("retrying") == 2
+        finally:
+            worker.stop()
+
+
 # --- a worker killed mid-task ----------------------------------------------------------------
 @pytest.mark.parametrize("hold", ["before", "after"], ids=["killed-before-the-commit", "killed-after-the-commit"])
 def test_a_task_killed_mid_run_runs_again_after_a_restart_and_its_effect_happens_once(workers, tmp_path, hold):

@@ -8,7 +8,10 @@ from chatsite.test_settings import *  # noqa: F403
 from chatsite.test_settings import DATABASES
 
 DATABASES["default"]["NAME"] = os.environ["TEST_WORKER_DB_NAME"]
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+if os.environ.get("TASKS_BACKEND") == "rq":
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 TASKS_ON_COMMIT = True
 EMAIL_BACKEND = "chatsite.mail.TaskEmailBackend"
 if os.environ.get("TEST_SMTP_PORT"):
