@@ -270,7 +270,7 @@ def beat(worker_id: str, *, hostname: str = "", pid: int | None = None) -> None:
         worker_id=worker_id, defaults={"seen_at": timezone.now(), "hostname": hostname, "pid": pid})
 
 
-def requeue_orphans(now: datetime | None = None) -> list[str]:
+def requeue_orphans(now: datetime | None = None, *, me: str | None = None) -> list[str]:
     """Put back in the queue every RUNNING task whose worker has been silent TASKS_WORKER_TIMEOUT
     (it was killed, or its machine lost): it runs again, and its idempotency keys make it do
     nothing twice. Returns the ids put back."""
@@ -283,7 +283,8 @@ def requeue_orphans(now: datetime | None = None) -> list[str]:
                 .values_list("worker_id", flat=True))
     requeued = []
     for row in DBTaskResult.objects.running().only("id", "worker_ids", "started_at"):
-        if row.worker_ids and row.worker_ids[-1] in alive:
+        # ``me`` (the caller) is alive whatever its last beat says (a beat can wait on SQLite's lock).
+        if row.worker_ids and row.worker_ids[-1] in alive | {me}:
             continue
         # Only if nobody changed it meanwhile (its worker finishing it after all).
         if DBTaskResult.objects.filter(id=row.id, status="RUNNING", started_at=row.started_at).update(

@@ -263,6 +263,7 @@ def test_the_running_tasks_of_a_silent_worker_go_back_to_the_queue(db):
     DBTaskResult.objects.filter(id=orphan.id).update(status="RUNNING", worker_ids=["dead"], started_at=now)
     DBTaskResult.objects.filter(id=busy.id).update(status="RUNNING", worker_ids=["alive"], started_at=now)
 
+    assert tasks.requeue_orphans(now, me="dead") == []  # a worker never gives up its own task
     assert tasks.requeue_orphans(now) == [orphan.id]
     assert DBTaskResult.objects.get(id=orphan.id).status == "READY"
     assert DBTaskResult.objects.get(id=busy.id).status == "RUNNING"

@@ -32,7 +32,7 @@ class Keeper(threading.Thread):
     def tick(self) -> None:
         if self.worker_id:
             tasks.beat(self.worker_id, hostname=socket.gethostname(), pid=os.getpid())
-            tasks.requeue_orphans()
+            tasks.requeue_orphans(me=self.worker_id)
         if self.periodic:
             tasks.enqueue_due_jobs()
 
