@@ -3,6 +3,7 @@
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
+from chatsite.ids import parse_id
 from chatsite.text import strip_unsafe
 
 from .models import Block, FriendRequest, Friendship, Notification, User
@@ -11,6 +12,14 @@ from .models import Block, FriendRequest, Friendship, Notification, User
 def get_active_user(user_id: int) -> User:
     """A person another signed-in user may look at: active accounts only."""
     return get_object_or_404(User, pk=user_id, is_active=True)
+
+
+def list_people_by_ids(user, user_ids) -> list[User]:
+    """The active people among ``user_ids`` (as a form posted them: what is not an id is left out), in
+    the order given, without ``user`` and without repeats: e.g. the people a form had picked."""
+    ids = list(dict.fromkeys(i for i in map(parse_id, user_ids) if i is not None and i != user.pk))
+    found = User.objects.filter(pk__in=ids, is_active=True).in_bulk()
+    return [found[i] for i in ids if i in found]
 
 
 def are_friends(one_id: int, other_id: int) -> bool:

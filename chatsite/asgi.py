@@ -12,6 +12,10 @@ from chatsite.checks import raise_for_bad_settings  # noqa: E402
 
 raise_for_bad_settings()  # uvicorn runs no system checks: a bad setting stops the start here
 
+from chatsite.startup import raise_for_unreachable_services  # noqa: E402
+
+raise_for_unreachable_services()  # nor does it connect before the first request
+
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chatsite.routing import websocket_urlpatterns  # noqa: E402

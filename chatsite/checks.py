@@ -38,6 +38,11 @@ def whole_number(minimum: int) -> Callable[[Any], None]:
 positive_int = whole_number(1)
 
 
+def positive_number(value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"{value!r} is not a number of seconds above 0")
+
+
 def rate(value) -> None:
     parse_rate(value)
 
@@ -136,19 +141,21 @@ SETTINGS: tuple[SettingRule, ...] = (
                 "at least 10 (e.g. 500)."),
     SettingRule("chatsite.E010", "SOCKET_FRAME_MAX_BYTES", whole_number(4096),
                 "Set SOCKET_FRAME_MAX_BYTES to the largest frame a client may send, at least 4096 (e.g. 65536)."),
-    SettingRule("chatsite.E011", "TASKS_BACKEND", tasks_backend,
+    SettingRule("chatsite.E011", "HEALTH_CHECK_TIMEOUT", positive_number,
+                "Set HEALTH_CHECK_TIMEOUT to the seconds /readyz waits for each dependency, e.g. 2."),
+    SettingRule("chatsite.E012", "TASKS_BACKEND", tasks_backend,
                 'Set TASKS_BACKEND to "database" (the default: the queue in the database) or "rq" '
                 "(the queue in Redis: set REDIS_URL too)."),
-    SettingRule("chatsite.E012", "TASKS_RETRY_BACKOFF_SECONDS", non_negative_number,
+    SettingRule("chatsite.E013", "TASKS_RETRY_BACKOFF_SECONDS", non_negative_number,
                 "Set TASKS_RETRY_BACKOFF_SECONDS to the seconds before a failed task's first retry, e.g. 10."),
-    SettingRule("chatsite.E013", "TASKS_WORKER_TIMEOUT", whole_number(2),
+    SettingRule("chatsite.E014", "TASKS_WORKER_TIMEOUT", whole_number(2),
                 "Set TASKS_WORKER_TIMEOUT to the seconds of silence after which a worker counts as dead, "
                 "at least 2 (e.g. 60)."),
-    SettingRule("chatsite.E014", "TASKS_PRUNE_AFTER_DAYS", positive_int,
+    SettingRule("chatsite.E015", "TASKS_PRUNE_AFTER_DAYS", positive_int,
                 "Set TASKS_PRUNE_AFTER_DAYS to the days finished task results are kept, e.g. 14."),
-    SettingRule("chatsite.E015", "TASKS_PRUNE_EVERY_MINUTES", whole_number(0),
+    SettingRule("chatsite.E016", "TASKS_PRUNE_EVERY_MINUTES", whole_number(0),
                 "Set TASKS_PRUNE_EVERY_MINUTES to the minutes between prunings, e.g. 1440, or 0 for never."),
-    SettingRule("chatsite.E016", "DIGEST_EVERY_MINUTES", whole_number(0),
+    SettingRule("chatsite.E017", "DIGEST_EVERY_MINUTES", whole_number(0),
                 "Set DIGEST_EVERY_MINUTES to the minutes between digest runs, e.g. 60, or 0 for none."),
 )
 

@@ -336,8 +336,9 @@ GROUP_MAX_MEMBERS = env.int("GROUP_MAX_MEMBERS", default=256)
 DIGEST_AFTER_MINUTES = env.int("DIGEST_AFTER_MINUTES", default=60)
 # How often the worker sends the digests (minutes; 0 turns them off).
 DIGEST_EVERY_MINUTES = env.int("DIGEST_EVERY_MINUTES", default=60)
-# The site's public address, for links in emails sent outside a request (the digest).
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The site's public address, for links in emails sent outside a request (the digest). The default is
+# where `make run` serves: a name, not 127.0.0.1, as browsers refuse passkeys at an IP address.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 MESSAGE_RATE_LIMIT = env.str("MESSAGE_RATE_LIMIT", default="30/10s")
 
 # --- Sockets --------------------------------------------------------------------------------
@@ -349,6 +350,12 @@ SOCKET_INBOX_SIZE = env.int("SOCKET_INBOX_SIZE", default=500)
 SOCKET_FRAME_MAX_BYTES = env.int("SOCKET_FRAME_MAX_BYTES", default=65536)
 # Check every event and socket reply against chatsite/protocol.py as it is made (the test suite).
 PROTOCOL_CHECKS = False
+
+# --- Operations -----------------------------------------------------------------------------
+# Seconds /readyz waits for each dependency (database, cache, channel layer) before calling it failed.
+HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=2.0)
+# The ASGI server connects to the database and Redis before serving, and refuses to start without.
+STARTUP_CHECKS = env.bool("STARTUP_CHECKS", default=True)
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_HTTPS = env.bool("SECURE_HTTPS", default=False)

@@ -31,6 +31,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # share, and lock, one test database. pytest-django deletes it at the end.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}  # noqa: F405
 
+# Test modules import chatsite.asgi before pytest-django allows the database (the start-up check
+# has tests of its own, in a subprocess with the real settings).
+STARTUP_CHECKS = False
+
 # Every event the suite publishes and every reply a socket sends is checked against the protocol.
 PROTOCOL_CHECKS = True
 

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import selectors as account_selectors
 from chatsite.errors import InvalidInput
 from chatsite.files import serve_stored_file
 from chatsite.http import htmx_only, service_errors
@@ -27,7 +28,9 @@ def group_create(request):
                 member_ids=request.POST.getlist("members"), avatar=request.FILES.get("avatar"),
             )
         except InvalidInput as error:
+            # The people picked come back as chips: a refused form keeps everything that was chosen.
             context.update(title=request.POST.get("title", ""), description=request.POST.get("description", ""),
+                           chosen=account_selectors.list_people_by_ids(request.user, request.POST.getlist("members")),
                            error=error.message)
             return render(request, "groups/group_create.html", context, status=400)
         return redirect("conversation", conversation_id=conversation.pk)

@@ -213,3 +213,79 @@ class Star(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "message"], name="one_star_per_message")]
         indexes = [models.Index(fields=["user", "-created_at"])]
+
+
+class Report(models.Model):
+    """A person's report of a message or of another person, for the moderators' queue."""
+
+    class Reason(models.TextChoices):
+        SPAM = "spam", gettext_lazy("Spam")
+        ABUSE = "abuse", gettext_lazy("Abuse or harassment")
+        OTHER = "other", gettext_lazy("Something else")
+
+    class Status(models.TextChoices):
+        OPEN = "open", gettext_lazy("Open")
+        RESOLVED = "resolved", gettext_lazy("Resolved")
+        DISMISSED = "dismissed", gettext_lazy("Dismissed")
+
+    class Outcome(models.TextChoices):
+        NONE = "", gettext_lazy("No action")
+        MESSAGE_DELETED = "message_deleted", gettext_lazy("Message deleted for everyone")
+        USER_DEACTIVATED = "user_deactivated", gettext_lazy("Person deactivated")
+
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reported_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                      related_name="reports_against")
+    # The reported message and its chat (the chat stays when the message is erased).
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    conversation = models.ForeignKey(Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=8, choices=Reason.choices)
+    details = models.CharField(max_length=1000, blank=True)
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.OPEN, db_index=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True, default=Outcome.NONE)
+    handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    handled_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(gettext_lazy("Moderator's note"), max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # One open report per reporter and target: reporting twice does not queue it twice.
+            models.UniqueConstraint(fields=["reporter", "message"], condition=Q(status="open", message__isnull=False),
+                                    name="one_open_report_per_message"),
+            models.UniqueConstraint(fields=["reporter", "reported_user"],
+                                    condition=Q(status="open", message__isnull=True),
+                                    name="one_open_report_per_person"),
+        ]
+
+    def __str__(self):
+        what = _("message") if self.message_id else _("person")
+        return _("Report #%(id)s (%(what)s)") % {"id": self.pk, "what": what}
+
+
+class AuditEntry(models.Model):
+    """Who looked at or acted on what, when: every moderator's view of a reported chat and every
+    moderation action. Written by the moderation services, never edited."""
+
+    class Action(models.TextChoices):
+        VIEWED_REPORTED_CHAT = "viewed_chat", gettext_lazy("Viewed a reported chat")
+        DELETED_MESSAGE = "deleted_message", gettext_lazy("Deleted a message for everyone")
+        DEACTIVATED_USER = "deactivated_user", gettext_lazy("Deactivated a person")
+        RESOLVED_REPORT = "resolved", gettext_lazy("Resolved a report")
+        DISMISSED_REPORT = "dismissed", gettext_lazy("Dismissed a report")
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    report = models.ForeignKey(Report, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit")
+    conversation = models.ForeignKey(Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    target_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    detail = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name_plural = gettext_lazy("audit entries")
+
+    def __str__(self):
+        return f"{self.get_action_display()} ({self.created_at:%Y-%m-%d %H:%M})"

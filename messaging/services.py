@@ -267,7 +267,11 @@ def edit_message(*, user: User, message_id: int, body: str) -> Message:
 @transaction.atomic
 def delete_message(*, user: User, message_id: int) -> Message:
     """Delete for everyone: the row stays (seq has no gap) with its content removed."""
-    message = _own_live_message(user, message_id)
+    return erase_message(_own_live_message(user, message_id))
+
+
+def erase_message(message: Message) -> Message:
+    """Delete a message for everyone (its sender, or a moderator acting on a report)."""
     message.body, message.body_html, message.deleted_at = "", "", timezone.now()
     message.save(update_fields=["body", "body_html", "deleted_at"])
     _delete_attachments(message)

@@ -2,7 +2,7 @@ from django.urls import path
 
 import chatsite.ids  # noqa: F401  (registers the <id:...> path converter)
 
-from . import views
+from . import report_views, views
 
 urlpatterns = [
     path("chats/", views.conversation_list, name="conversation_list"),
@@ -21,4 +21,6 @@ urlpatterns = [
     path("m/<id:message_id>/delete/", views.delete, name="delete_message"),
     path("m/<id:message_id>/react/", views.react, name="react_message"),
     path("m/<id:message_id>/star/", views.star, name="star_message"),
+    path("m/<id:message_id>/report/", report_views.report_message, name="report_message"),
+    path("people/<id:user_id>/report/", report_views.report_person, name="report_person"),
 ]

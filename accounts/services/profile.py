@@ -25,6 +25,14 @@ def end_live_sessions(*, user_id: int | None = None, session_key: str | None = N
     publish_on_commit(groups, {"type": "session.ended", "close_code": CLOSE_SIGNED_OUT})
 
 
+@transaction.atomic
+def deactivate_user(*, user_id: int) -> None:
+    """Stop a person signing in and close every socket they have open, at once. Their sessions
+    stop working on the next request (Django's backends refuse an inactive user)."""
+    User.objects.filter(pk=user_id).update(is_active=False)
+    end_live_sessions(user_id=user_id)
+
+
 def recheck_live_sessions(*, user_id: int) -> None:
     """Make every socket of the user reconnect, which checks its session again (password changed)."""
     publish_on_commit([user_group(user_id)], {"type": "session.recheck", "close_code": CLOSE_RECONNECT})

@@ -86,3 +86,22 @@ async def test_deactivated_account_loses_its_sockets():
     await database_sync_to_async(ana.save)()
     closed = await next_output(ws)
     assert closed["type"] == "websocket.close" and closed["code"] == 4401
+
+
+async def test_an_admin_deactivating_a_person_closes_their_socket_and_session():
+    ana = await database_sync_to_async(make_user)("ana")
+    boss = await database_sync_to_async(make_user)("boss", is_staff=True, is_superuser=True)
+    phone, admin_browser = Client(), Client()
+    await database_sync_to_async(phone.force_login)(ana)
+    await database_sync_to_async(admin_browser.force_login)(boss)
+    phone_ws = await open_socket(phone)
+
+    response = await database_sync_to_async(admin_browser.post)(
+        reverse("admin:accounts_user_changelist"), {"action": "deactivate", "_selected_action": [ana.pk]})
+
+    assert response.status_code == 302
+    closed = await next_output(phone_ws)  # within its 2 s timeout
+    assert closed == {"type": "websocket.close", "code": 4401}
+    # The session no longer signs anyone in: the page sends the phone to sign-in.
+    page = await database_sync_to_async(phone.get)("/")
+    assert page.status_code == 302 and reverse("account_login") in page["Location"]

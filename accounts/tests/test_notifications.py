@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -126,7 +127,8 @@ def test_unsubscribe_link_turns_digests_off(client, alice, bob, mailoutbox):
     away(bob)
     call_command("send_digests")
     link = next(line for line in mailoutbox[0].body.splitlines() if "/digest/unsubscribe/" in line).split(": ", 1)[1]
-    path = link.split("127.0.0.1:8000", 1)[1]
+    assert link.startswith(settings.SITE_URL.rstrip("/") + "/")
+    path = link.removeprefix(settings.SITE_URL.rstrip("/"))
     assert "Stop digest emails" in client.get(path).content.decode()
     assert "will get no more digest emails" in client.post(path).content.decode()
     bob.refresh_from_db()

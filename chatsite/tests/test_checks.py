@@ -67,13 +67,13 @@ def test_the_defaults_pass():
     ("SOCKET_MAX_PER_USER", 0, "chatsite.E008"),
     ("SOCKET_INBOX_SIZE", 2, "chatsite.E009"),
     ("SOCKET_FRAME_MAX_BYTES", 100, "chatsite.E010"),
-    ("TASKS_BACKEND", "celery", "chatsite.E011"),
-    ("TASKS_RETRY_BACKOFF_SECONDS", -1, "chatsite.E012"),
-    ("TASKS_RETRY_BACKOFF_SECONDS", float("nan"), "chatsite.E012"),
-    ("TASKS_WORKER_TIMEOUT", 1, "chatsite.E013"),
-    ("TASKS_PRUNE_AFTER_DAYS", 0, "chatsite.E014"),
-    ("TASKS_PRUNE_EVERY_MINUTES", -1, "chatsite.E015"),
-    ("DIGEST_EVERY_MINUTES", "hourly", "chatsite.E016"),
+    ("TASKS_BACKEND", "celery", "chatsite.E012"),
+    ("TASKS_RETRY_BACKOFF_SECONDS", -1, "chatsite.E013"),
+    ("TASKS_RETRY_BACKOFF_SECONDS", float("nan"), "chatsite.E013"),
+    ("TASKS_WORKER_TIMEOUT", 1, "chatsite.E014"),
+    ("TASKS_PRUNE_AFTER_DAYS", 0, "chatsite.E015"),
+    ("TASKS_PRUNE_EVERY_MINUTES", -1, "chatsite.E016"),
+    ("DIGEST_EVERY_MINUTES", "hourly", "chatsite.E017"),
 ])
 def test_each_bad_setting_gives_its_error(setting, value, error_id):
     with override_settings(**{setting: value}):
@@ -100,7 +100,7 @@ def test_good_values_pass(setting, value):
 
 def test_the_rq_backend_needs_redis():
     with override_settings(TASKS_BACKEND="rq", REDIS_URL=""):
-        assert _ids() == ["chatsite.E011"]
+        assert _ids() == ["chatsite.E012"]
     with override_settings(TASKS_BACKEND="rq", REDIS_URL="redis://127.0.0.1:6379/0"):
         assert _ids() == []
 

@@ -33,6 +33,8 @@ PUBLIC = {
     "admin:login": "the admin's sign-in",
     # Ours.
     "digest_unsubscribe": "the link in a digest email works without signing in",
+    "healthz": "the liveness probe of a load balancer or orchestrator",
+    "readyz": "the readiness probe of a load balancer or orchestrator",
 }
 
 

@@ -31,6 +31,17 @@ def test_create_group_with_no_name_shows_the_error(client):
     assert not Conversation.objects.exists()
 
 
+def test_a_refused_new_group_keeps_the_people_picked_as_chips(client):
+    olga, mia = make_user("olga"), make_user("mia", first_name="Mia", last_name="Moss")
+    gone = make_user("gone", first_name="Gone", is_active=False)
+    client.force_login(olga)
+    response = client.post(reverse("group_create"), {"title": " ", "members": [mia.pk, "junk", gone.pk, olga.pk, mia.pk]})
+    page = response.content.decode()
+    assert response.status_code == 400 and "A group needs a name." in page
+    assert page.count('aria-label="Remove Mia Moss"') == 1 and page.count(f'name="members" value="{mia.pk}"') == 1
+    assert "Remove Gone" not in page and f'name="members" value="{olga.pk}"' not in page
+
+
 def test_info_page_shows_roles_and_admin_controls(client, crew):
     client.force_login(crew["owner"])
     page = client.get(reverse("group_info", args=[crew["group"].pk])).content.decode()

@@ -51,8 +51,8 @@
     if (!template || !item || details.querySelector(".msg-menu")) return;
     const id = item.dataset.id;
     const menu = template.content.firstElementChild.cloneNode(true);
-    menu.querySelectorAll("[hx-get], [hx-post], [hx-target], [data-reply]").forEach((button) => {
-      for (const name of ["hx-get", "hx-post", "hx-target"]) {
+    menu.querySelectorAll("[hx-get], [hx-post], [hx-target], [href], [data-reply]").forEach((button) => {
+      for (const name of ["hx-get", "hx-post", "hx-target", "href"]) {
         const value = button.getAttribute(name);
         if (value) button.setAttribute(name, value.replace("/0/", `/${id}/`).replace(/-0$/, `-${id}`));
       }

@@ -79,8 +79,8 @@ function decorate() {
     const created = new Date(li.dataset.created || Date.now());
     if (!previous || new Date(previous.dataset.created || Date.now()).toDateString() !== created.toDateString()) {
       const divider = document.createElement("li");
+      // A plain item of the list: a list may hold only list items (role=separator is not one).
       divider.className = "day-divider";
-      divider.setAttribute("role", "separator");
       divider.textContent = dayLabel(created);
       // The day comes before the "New messages" line that may head this message.
       const unreadLine = li.previousElementSibling?.id === "unread-divider" ? li.previousElementSibling : null;
@@ -392,7 +392,6 @@ export function init(options) {
     const divider = document.createElement("li");
     divider.className = "unread-divider";
     divider.id = "unread-divider";
-    divider.setAttribute("role", "separator");
     divider.textContent = "New messages";
     firstUnreadItem.before(divider);
     divider.scrollIntoView({ block: "start" });

@@ -43,9 +43,12 @@ def expect_home(page, first_name: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {first_name}")
 
 
+SIGNUP_WIDTHS = (("desktop", DESKTOP), ("phone", PHONE), ("390", {"width": 390, "height": 844}))
+
+
 def test_sign_up_verify_by_code_sign_out_and_in_again(page, shoot, mailoutbox):
     page.goto("/accounts/signup/")
-    shoot(page, "signup")
+    shoot(page, "signup", widths=SIGNUP_WIDTHS)
     page.get_by_label("Email").fill("ana@example.com")
     page.get_by_label("Username").fill("ana")
     page.get_by_label("Display name").fill("Ana")
@@ -66,7 +69,9 @@ def test_sign_up_verify_by_code_sign_out_and_in_again(page, shoot, mailoutbox):
     user = User.objects.get(username="ana")
     assert (user.first_name, user.last_name, user.email) == ("Ana", "Lima", "ana@example.com")
 
-    # On a phone the conversation list is a drawer behind the ☰ button.
+    # On a phone the home page is the conversation list (tests/e2e/test_phone_layout.py); on the
+    # other pages the list is a drawer behind the ☰ button.
+    page.goto("/people/")
     page.set_viewport_size(PHONE)
     toggle = page.get_by_role("button", name="Show conversations")
     sidebar = page.get_by_role("complementary", name="Conversations and menu")
@@ -75,11 +80,11 @@ def test_sign_up_verify_by_code_sign_out_and_in_again(page, shoot, mailoutbox):
     toggle.click()
     expect(toggle).to_have_attribute("aria-expanded", "true")
     expect(sidebar).to_be_in_viewport(ratio=1)
-    page.screenshot(path=shoot.dir / "home-drawer-open-phone.png")
+    page.screenshot(path=shoot.dir / "drawer-open-phone.png")
     page.keyboard.press("Escape")
     expect(toggle).to_have_attribute("aria-expanded", "false")
     expect(toggle).to_be_focused()
-    page.screenshot(path=shoot.dir / "home-toggle-focus-phone.png")
+    page.screenshot(path=shoot.dir / "drawer-toggle-focus-phone.png")
     expect(sidebar).to_be_hidden()  # closed, it is out of the tab order too
     toggle.click()
     page.get_by_role("button", name="Hide conversations").click()
@@ -214,7 +219,7 @@ def test_sign_up_asks_only_for_a_display_name_and_keeps_what_was_typed(page, sho
     # Only the taken username is refused; everything typed is still there, passwords included.
     expect(page.get_by_role("alert")).to_have_count(1)
     expect(page.get_by_role("alert")).to_contain_text("username")
-    shoot(page, "signup-kept-values")
+    shoot(page, "signup-kept-values", widths=SIGNUP_WIDTHS)
     expect(page.get_by_label("Email")).to_have_value("bea@example.com")
     expect(page.get_by_label("Display name")).to_have_value("Bea")
     expect(page.get_by_label("Password", exact=True)).to_have_value("a sturdy passphrase 9")

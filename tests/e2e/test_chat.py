@@ -153,14 +153,15 @@ def test_long_chat_list_loads_more_as_it_scrolls_and_stars_from_the_menu(page, o
 
 @pytest.mark.parametrize("viewport", [DESKTOP, {"width": 360, "height": 740}, {"width": 390, "height": 844}],
                          ids=["desktop", "360", "390"])
-def test_message_menu_at_the_bottom_opens_in_view_and_escape_closes_it(new_page, off_loop, shoot, viewport):
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_message_menu_at_the_bottom_opens_in_view_and_escape_closes_it(new_page, off_loop, shoot, viewport, scheme):
     """The newest message's ⋯ menu is whole above the composer; Escape closes it and focus returns."""
     ana = make_user("ana", first_name="Ana", last_name="Lima")
     bo = make_user("bo", first_name="Bo", last_name="Berg")
     chat = off_loop(services.get_or_create_direct_conversation, user=ana, other_id=bo.pk)
     for n in range(25):
         off_loop(services.send_message, user=ana, conversation_id=chat.pk, body=f"Line {n}")
-    page = new_page(viewport=viewport)
+    page = new_page(viewport=viewport, color_scheme=scheme)
     sign_in(page, "ana")
     open_chat(page, chat.pk)
     item = message_item(page, "Line 24")
@@ -176,7 +177,8 @@ def test_message_menu_at_the_bottom_opens_in_view_and_escape_closes_it(new_page,
     last_reaction = item.get_by_role("group", name="React").get_by_role("button").last
     expect(last_reaction).to_be_in_viewport(ratio=1)
     assert last_reaction.bounding_box()["y"] + last_reaction.bounding_box()["height"] <= composer["y"]
-    page.screenshot(path=shoot.dir / f"message-menu-bottom-{viewport['width']}.png")
+    suffix = "-dark" if scheme == "dark" else ""
+    page.screenshot(path=shoot.dir / f"message-menu-bottom-{viewport['width']}{suffix}.png")
 
     page.keyboard.press("Escape")
     expect(item.get_by_role("button", name="Reply", exact=True)).to_be_hidden()

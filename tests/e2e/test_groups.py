@@ -8,7 +8,9 @@ from playwright.sync_api import expect
 from conftest import make_user
 from messaging.models import Conversation
 
+from .a11y import assert_accessible
 from .chat_helpers import message_item, message_log, open_chat, send, sign_in
+from .conftest import DESKTOP
 
 pytestmark = pytest.mark.e2e
 
@@ -76,3 +78,46 @@ def test_group_life(new_page, shoot):
     expect(message_log(nina).get_by_text("secret plan for the two of us")).to_be_visible()
     mia.wait_for_timeout(500)
     expect(message_log(mia).get_by_text("secret plan for the two of us")).to_have_count(0)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_new_group_keeps_every_pick_as_a_removable_chip(new_page, shoot, scheme):
+    """People ticked before another search stay chosen, each a chip with its own remove button."""
+    make_user("olga", first_name="Olga", last_name="Ortiz")
+    make_user("alice", first_name="Alice", last_name="Adams")
+    make_user("bob", first_name="Bob", last_name="Brown")
+    make_user("carol", first_name="Carol", last_name="Clark")
+    page = new_page(color_scheme=scheme)
+    sign_in(page, "olga")
+    page.goto("/groups/new/")
+    page.get_by_label("Group name").fill("Book club")
+    search = page.get_by_label("Find people to add")
+    chosen = page.get_by_role("list", name="People to add")
+    expect(chosen).to_be_hidden()  # nobody yet: no empty box
+
+    for query, name in (("ali", "Alice Adams"), ("bo", "Bob Brown"), ("car", "Carol Clark")):
+        search.fill(query)
+        page.get_by_role("checkbox", name=re.compile(name)).check()
+        expect(chosen.get_by_role("button", name=f"Remove {name}")).to_be_visible()
+    search.press("Enter")  # searches again; it does not submit the form
+    expect(page.get_by_role("checkbox", name=re.compile("Carol Clark"))).to_be_checked()
+    expect(chosen.get_by_role("listitem")).to_have_count(3)
+    assert chosen.bounding_box()["y"] < search.bounding_box()["y"], "the chips are above the search"
+    assert_accessible(page)
+    shoot(page, "group-picker-chips", widths=(("desktop", DESKTOP), ("390", {"width": 390, "height": 844})))
+
+    # Carol's chip goes, and her tick with it; focus stays in the picker.
+    chosen.get_by_role("button", name="Remove Carol Clark").click()
+    expect(page.get_by_role("checkbox", name=re.compile("Carol Clark"))).not_to_be_checked()
+    expect(chosen.get_by_role("listitem")).to_have_count(2)
+    expect(chosen.get_by_role("button", name="Remove Bob Brown")).to_be_focused()
+    # Searching for Alice again shows her as already ticked; unticking her there removes her chip.
+    search.fill("al")
+    expect(page.get_by_role("checkbox", name=re.compile("Alice Adams"))).to_be_checked()
+
+    page.get_by_role("button", name="Create group").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Book club")
+    expect(page.get_by_text("3 members · group info")).to_be_visible()
+    group = Conversation.objects.get(title="Book club")
+    assert sorted(group.memberships.values_list("user__username", flat=True)) == ["alice", "bob", "olga"]
+

@@ -1,0 +1,110 @@
+"""Health checks for load balancers and orchestrators.
+
+``/healthz`` says the process answers and touches nothing else: a liveness probe that restarts a
+process only when the process itself is stuck. ``/readyz`` says whether this process can serve:
+every readiness check (the database, the cache, the channel layer, and whatever an app registers)
+runs at once, each within ``HEALTH_CHECK_TIMEOUT`` seconds, and the answer names each one with its
+status and latency, 503 when any fails, so an operator reads the culprit off the probe's body.
+
+Checks run in threads of their own (``thread_sensitive=False``), not on the sockets' database
+thread: a probe must answer, slowly or with a failure, even when that thread is busy or stuck.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connections
+
+Check = Callable[[], Awaitable[None]]
+
+_checks: dict[str, Check] = {}
+
+
+def readiness_check(name: str) -> Callable[[Check], Check]:
+    """Register an async readiness check: it returns when the dependency is usable and raises
+    otherwise. Apps register their own (the task queue, say) in their ``AppConfig.ready``."""
+
+    def register(check: Check) -> Check:
+        _checks[name] = check
+        return check
+
+    return register
+
+
+def _in_thread(fn: Callable[[], None]) -> Awaitable[None]:
+    return sync_to_async(fn, thread_sensitive=False)()
+
+
+# The checks look up their target through these names, so a test can point one at a closed port.
+DATABASE_ALIAS = CACHE_ALIAS = "default"
+
+
+@readiness_check("database")
+async def check_database(handler=None) -> None:
+    """``handler``: the connections to use (default: the site's, through its pool if it has one)."""
+
+    def query():
+        connection = (handler or connections)[DATABASE_ALIAS]
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+        finally:
+            connection.close()  # this thread is a throwaway: never leave its connection behind
+
+    await _in_thread(query)
+
+
+@readiness_check("cache")
+async def check_cache() -> None:
+    def round_trip():
+        cache = caches[CACHE_ALIAS]
+        key, value = f"readyz:{uuid.uuid4().hex}", uuid.uuid4().hex
+        cache.set(key, value, timeout=10)
+        if cache.get(key) != value:
+            raise RuntimeError("the cache did not return what was stored")
+        cache.delete(key)
+
+    await _in_thread(round_trip)
+
+
+@readiness_check("channel_layer")
+async def check_channel_layer() -> None:
+    layer = get_channel_layer()
+    channel = await layer.new_channel("readyz.")
+    await layer.send(channel, {"type": "readyz.ping"})
+    received = await layer.receive(channel)
+    if received.get("type") != "readyz.ping":
+        raise RuntimeError("the channel layer did not deliver a message to this process")
+
+
+async def _run(name: str, check: Check, timeout: float) -> dict:
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(check(), timeout)
+    except TimeoutError:
+        result = {"status": "fail", "error": f"no answer within {timeout:g} s"}
+    except Exception as error:  # noqa: BLE001 - any failure of a dependency is a failed check
+        # One line (drivers' messages span several), short enough for a probe's log.
+        result = {"status": "fail", "error": " ".join(f"{type(error).__name__}: {error}".split())[:300]}
+    else:
+        result = {"status": "ok"}
+    result["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return {"name": name, **result}
+
+
+async def readiness() -> dict:
+    """Run every readiness check concurrently: ``{"status": "ok"|"fail", "checks": {...}}``."""
+    timeout = settings.HEALTH_CHECK_TIMEOUT
+    results = await asyncio.gather(*(_run(name, check, timeout) for name, check in _checks.items()))
+    checks = {result.pop("name"): result for result in results}
+    healthy = all(result["status"] == "ok" for result in checks.values())
+    return {"status": "ok" if healthy else "fail", "checks": checks}
