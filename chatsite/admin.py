@@ -1,8 +1,11 @@
 """The task queue in the admin: failed tasks with their error, a "retry" action, and the queue's
 depth and oldest waiting task's age above the list (chatsite.tasks.get_queue_stats)."""
 
+import json
+
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -37,6 +40,22 @@ class TaskResultAdmin(DBTaskResultAdmin):
     def request_id(self, obj: DBTaskResult) -> str:
         meta = (obj.args_kwargs.get("kwargs") or {}).get(META) or {}
         return meta.get("request_id") or ""
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        fields = super().get_readonly_fields(request, obj)
+        return [("arguments" if name == "args_kwargs" else name) for name in fields]
+
+    @admin.display(description=_("arguments"))
+    def arguments(self, obj: DBTaskResult) -> str:
+        """The task's arguments, less those it declares private (an email's body holds codes)."""
+        try:
+            private = set(getattr(obj.task, "private_args", ()))
+        except ImportError:  # a task that no longer exists: show nothing rather than guess
+            return _("(hidden: the task no longer exists)")
+        kwargs = {name: (_("(hidden)") if name in private else value)
+                  for name, value in (obj.args_kwargs.get("kwargs") or {}).items()}
+        return format_html("<pre>{}</pre>", json.dumps({"args": obj.args_kwargs.get("args", []), "kwargs": kwargs},
+                                                      indent=2, default=str))
 
     def has_retry_permission(self, request) -> bool:
         return request.user.has_perm("django_tasks_database.change_dbtaskresult")

@@ -73,7 +73,7 @@ def deserialise(data: dict) -> EmailMultiAlternatives:
     return message
 
 
-@durable_task(retries=EMAIL_RETRIES)
+@durable_task(retries=EMAIL_RETRIES, private_args=("message",))
 def deliver_email(*, message: dict, key: str) -> str:
     """Send one queued message with the real backend, once."""
     key = f"email:{key}"

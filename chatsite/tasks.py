@@ -66,6 +66,8 @@ class DurableTask(Task):
     backoff: float | None = None
     max_backoff: float = MAX_BACKOFF_SECONDS
     retry_on: tuple[type[BaseException], ...] = (Exception,)
+    # Keyword arguments the admin never shows (an email's body carries sign-in codes).
+    private_args: tuple[str, ...] = ()
 
     # Task is a slotted dataclass: zero-argument super() does not work in its subclasses.
     def enqueue(self, *args, **kwargs):
@@ -112,15 +114,16 @@ class DurableTask(Task):
 
 def durable_task(function: Callable | None = None, *, retries: int = 0, backoff: float | None = None,
                  max_backoff: float = MAX_BACKOFF_SECONDS, retry_on: tuple[type[BaseException], ...] = (Exception,),
-                 priority: int = 0, queue_name: str = DEFAULT_TASK_QUEUE_NAME,
+                 private_args: tuple[str, ...] = (), priority: int = 0, queue_name: str = DEFAULT_TASK_QUEUE_NAME,
                  backend: str = DEFAULT_TASK_BACKEND_ALIAS):
     """``django_tasks.task`` with a retry policy: ``@durable_task(retries=5)`` on a module-level
-    function. Its arguments must be JSON (ids, strings, not model instances)."""
+    function. Its arguments must be JSON (ids, strings, not model instances); those named in
+    ``private_args`` are never shown in the admin."""
 
     def wrap(func: Callable) -> DurableTask:
         return DurableTask(func=func, priority=priority, queue_name=queue_name, backend=backend,
                            run_after=None, takes_context=False, retries=retries, backoff=backoff,
-                           max_backoff=max_backoff, retry_on=retry_on)
+                           max_backoff=max_backoff, retry_on=retry_on, private_args=private_args)
 
     return wrap(function) if function else wrap
 

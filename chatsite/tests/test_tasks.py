@@ -357,3 +357,12 @@ def test_a_task_carries_the_id_of_the_request_that_enqueued_it(client, db):
                 headers={"X-Request-ID": "req-login-1"})
     row = DBTaskResult.objects.get(task_path="chatsite.mail.deliver_email")
     assert row.args_kwargs["kwargs"][tasks.META]["request_id"] == "req-login-1"
+
+
+@override_settings(TASKS=DATABASE_TASKS)
+def test_the_admin_never_shows_an_emails_body(admin_client_):
+    send_mail("Sign-in code", "Your code: QWER-TYUI", None, ["a@example.com"])
+    row = DBTaskResult.objects.get(task_path="chatsite.mail.deliver_email")
+    page = admin_client_.get(f"/admin/django_tasks_database/dbtaskresult/{row.id}/change/").content.decode()
+    assert "(hidden)" in page and "&quot;key&quot;" in page
+    assert "QWER-TYUI" not in page
