@@ -31,7 +31,9 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	@echo "Open http://localhost:$(PORT)/ (a name, not 127.0.0.1: browsers refuse security keys at an IP address)"
-	$(VENV)/bin/uvicorn chatsite.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+	@# The server and one task worker (Procfile.dev), their outputs interleaved; Ctrl-C stops both.
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HOST=$(HOST) PORT=$(PORT) PYTHONUNBUFFERED=1 \
+		$(VENV)/bin/honcho start -f Procfile.dev --no-colour
 
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -33,6 +33,15 @@ def django_db_modify_db_settings(request, django_db_modify_db_settings):
                 Path(name + suffix).unlink(missing_ok=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _email_through_tasks(django_test_environment):
+    """Django's test environment swaps EMAIL_BACKEND for locmem: put the site's own back, so every
+    email a test sends goes through the task queue (eager here) to the locmem outbox."""
+    from django.conf import settings
+
+    settings.EMAIL_BACKEND = "chatsite.mail.TaskEmailBackend"
+
+
 @pytest.fixture(autouse=True)
 def _protocol_kept():
     """Every event and reply a test makes is declared in chatsite/protocol.py (PROTOCOL_CHECKS):

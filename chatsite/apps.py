@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class ChatsiteConfig(AppConfig):
-    """The project package as an app, for its system checks (no models)."""
+    """The project package as an app: its system checks, and the task queue's bookkeeping (models.py)."""
 
     name = "chatsite"
 

@@ -104,6 +104,18 @@ def ice_servers(value) -> None:
                 raise ValueError(f"server {number}: a TURN server needs \"username\" and \"credential\"")
 
 
+def tasks_backend(value) -> None:
+    if value not in ("database", "rq"):
+        raise ValueError(f"{value!r} is neither \"database\" nor \"rq\"")
+    if value == "rq" and not settings.REDIS_URL:
+        raise ValueError("the RQ backend keeps its queue in Redis, and REDIS_URL is not set")
+
+
+def non_negative_number(value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0 or value == float("inf"):
+        raise ValueError(f"{value!r} is not a number of 0 or more")
+
+
 # --- the table ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SettingRule:
@@ -138,6 +150,22 @@ SETTINGS: tuple[SettingRule, ...] = (
                 "Set SOCKET_FRAME_MAX_BYTES to the largest frame a client may send, at least 4096 (e.g. 65536)."),
     SettingRule("chatsite.E011", "HEALTH_CHECK_TIMEOUT", positive_number,
                 "Set HEALTH_CHECK_TIMEOUT to the seconds /readyz waits for each dependency, e.g. 2."),
+    SettingRule("chatsite.E012", "TASKS_BACKEND", tasks_backend,
+                'Set TASKS_BACKEND to "database" (the default: the queue in the database) or "rq" '
+                "(the queue in Redis: set REDIS_URL too)."),
+    SettingRule("chatsite.E013", "TASKS_RETRY_BACKOFF_SECONDS", non_negative_number,
+                "Set TASKS_RETRY_BACKOFF_SECONDS to the seconds before a failed task's first retry, e.g. 10."),
+    SettingRule("chatsite.E014", "TASKS_WORKER_TIMEOUT", whole_number(2),
+                "Set TASKS_WORKER_TIMEOUT to the seconds of silence after which a worker counts as dead, "
+                "at least 2 (e.g. 60)."),
+    SettingRule("chatsite.E015", "TASKS_PRUNE_AFTER_DAYS", positive_int,
+                "Set TASKS_PRUNE_AFTER_DAYS to the days finished task results are kept, e.g. 14."),
+    SettingRule("chatsite.E016", "TASKS_PRUNE_EVERY_MINUTES", whole_number(0),
+                "Set TASKS_PRUNE_EVERY_MINUTES to the minutes between prunings, e.g. 1440, or 0 for never."),
+    SettingRule("chatsite.E017", "DIGEST_EVERY_MINUTES", whole_number(0),
+                "Set DIGEST_EVERY_MINUTES to the minutes between digest runs, e.g. 60, or 0 for none."),
+    SettingRule("chatsite.E018", "UPLOAD_SWEEP_EVERY_MINUTES", whole_number(0),
+                "Set UPLOAD_SWEEP_EVERY_MINUTES to the minutes between sweeps of unclaimed uploads, e.g. 60, or 0 for none."),
     SettingRule("chatsite.E020", "UPLOAD_MAX_BYTES", positive_int,
                 "Set UPLOAD_MAX_BYTES to the largest file in bytes, e.g. 26214400 (25 MB)."),
     SettingRule("chatsite.E021", "UPLOAD_QUOTA_BYTES", positive_int,

@@ -23,7 +23,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connections
 
-Check = Callable[[], Awaitable[None]]
+# A check returns None, or a dict of figures shown beside its status (the task queue's depth).
+Check = Callable[[], Awaitable[dict | None]]
 
 _checks: dict[str, Check] = {}
 
@@ -86,17 +87,35 @@ async def check_channel_layer() -> None:
         raise RuntimeError("the channel layer did not deliver a message to this process")
 
 
+@readiness_check("tasks")
+async def check_task_queue() -> dict:
+    """The queue answers; its depth and the oldest waiting task's age are for the operator to read
+    (a deep queue is slow, not broken: it does not fail the probe)."""
+    from .tasks import get_queue_stats
+
+    def read():
+        try:
+            stats = get_queue_stats()
+        finally:
+            connections.close_all()
+        age = stats.oldest_age.total_seconds() if stats.oldest_age is not None else None
+        return {"depth": stats.depth, "oldest_waiting_seconds": age, "failed": stats.failed}
+
+    return await sync_to_async(read, thread_sensitive=False)()
+
+
 async def _run(name: str, check: Check, timeout: float) -> dict:
     started = time.perf_counter()
+    figures = None
     try:
-        await asyncio.wait_for(check(), timeout)
+        figures = await asyncio.wait_for(check(), timeout)
     except TimeoutError:
         result = {"status": "fail", "error": f"no answer within {timeout:g} s"}
     except Exception as error:  # noqa: BLE001 - any failure of a dependency is a failed check
         # One line (drivers' messages span several), short enough for a probe's log.
         result = {"status": "fail", "error": " ".join(f"{type(error).__name__}: {error}".split())[:300]}
     else:
-        result = {"status": "ok"}
+        result = {"status": "ok", **(figures or {})}
     result["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return {"name": name, **result}
 

@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.mfa",
+    "django_tasks",
+    "django_tasks_db",
     "chatsite",  # its system checks of the settings below (chatsite/checks.py)
     "accounts",
     "messaging",
@@ -63,6 +65,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so everything after it (and the tasks a request enqueues) knows the request's id.
+    "chatsite.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -283,6 +287,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=25 * 1024 * 1024)
 UPLOAD_QUOTA_BYTES = env.int("UPLOAD_QUOTA_BYTES", default=1024 * 1024 * 1024)
 UPLOAD_GRACE_MINUTES = env.int("UPLOAD_GRACE_MINUTES", default=24 * 60)
+# Minutes between the worker's sweeps of unclaimed uploads (0: never; `cleanup_uploads` by hand).
+UPLOAD_SWEEP_EVERY_MINUTES = env.int("UPLOAD_SWEEP_EVERY_MINUTES", default=60)
 UPLOAD_MAX_PIXELS = env.int("UPLOAD_MAX_PIXELS", default=50_000_000)
 UPLOAD_MAX_FILES = env.int("UPLOAD_MAX_FILES", default=10)
 
@@ -304,6 +310,31 @@ elif env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Every email is queued (after the commit) and the worker hands it to the backend chosen above,
+# retrying while the provider fails: a slow or down provider never fails a request.
+EMAIL_DELIVERY_BACKEND = EMAIL_BACKEND
+EMAIL_BACKEND = "chatsite.mail.TaskEmailBackend"
+
+# --- Background tasks (chatsite/tasks.py, docs/tasks.md) ------------------------------------
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
+# Read by django-rq on import; unused unless TASKS_BACKEND=rq (chatsite.E011 wants REDIS_URL then).
+RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
+if TASKS_BACKEND == "rq":
+    INSTALLED_APPS.append("django_rq")
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Seconds before a failed task's first retry; each next retry waits about twice as long.
+TASKS_RETRY_BACKOFF_SECONDS = env.float("TASKS_RETRY_BACKOFF_SECONDS", default=10.0)
+# A database worker silent this long is taken for dead: the task it was running runs again.
+TASKS_WORKER_TIMEOUT = env.int("TASKS_WORKER_TIMEOUT", default=60)
+# Finished task results (and spent idempotency keys) older than this are deleted...
+TASKS_PRUNE_AFTER_DAYS = env.int("TASKS_PRUNE_AFTER_DAYS", default=14)
+# ...this often (minutes; 0 turns the periodic job off).
+TASKS_PRUNE_EVERY_MINUTES = env.int("TASKS_PRUNE_EVERY_MINUTES", default=24 * 60)
+# False runs enqueue_on_commit's tasks at once (the test suite's eager backend in `db` tests,
+# whose transaction never commits); production always waits for the commit.
+TASKS_ON_COMMIT = True
 
 # --- AI assistant and calls -----------------------------------------------------------------
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
@@ -316,6 +347,8 @@ ICE_SERVERS = env.json("ICE_SERVERS", default=[])
 MESSAGE_MAX_LENGTH = env.int("MESSAGE_MAX_LENGTH", default=4000)
 GROUP_MAX_MEMBERS = env.int("GROUP_MAX_MEMBERS", default=256)
 DIGEST_AFTER_MINUTES = env.int("DIGEST_AFTER_MINUTES", default=60)
+# How often the worker sends the digests (minutes; 0 turns them off).
+DIGEST_EVERY_MINUTES = env.int("DIGEST_EVERY_MINUTES", default=60)
 # The site's public address, for links in emails sent outside a request (the digest). The default is
 # where `make run` serves: a name, not 127.0.0.1, as browsers refuse passkeys at an IP address.
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
@@ -388,4 +421,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    # The worker says what it runs, retries and gives up on (with the enqueuing request's id).
+    "loggers": {"chatsite.tasks": {"level": "INFO"}},
 }

@@ -14,7 +14,15 @@ if STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
     STORAGES["default"] = {**STORAGES["default"], "OPTIONS": {"location": str(VAR_DIR / "test-media")}}
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tasks run eagerly, in the test's thread, as they are enqueued; emails go through the task
+# (chatsite/mail.py) to the locmem outbox that tests read. The `db` fixture's transaction never
+# commits, so the suite does not wait for commits (TASKS_ON_COMMIT): chatsite/tests/test_tasks.py
+# checks the waiting, and chatsite/tests/test_worker.py runs the real worker on the real backend.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+TASKS_ON_COMMIT = False
+EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Django's test set-up replaces EMAIL_BACKEND with locmem; conftest.py puts this back.
+EMAIL_BACKEND = "chatsite.mail.TaskEmailBackend"
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     import os

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -50,7 +51,10 @@ def send_digests(*, away_for: timedelta | None = None, now=None) -> int:
         }
         subject = render_to_string("accounts/email/digest_subject.txt", context).strip()
         body = render_to_string("accounts/email/digest_message.txt", context)
-        send_mail(subject, body, None, [user.email], fail_silently=False)
-        User.objects.filter(pk=user.pk).update(digest_sent_at=now)
+        # The mail is queued in the same transaction that marks the digest sent: a digest run cut
+        # off half-way and run again neither skips nor repeats anyone.
+        with transaction.atomic():
+            send_mail(subject, body, None, [user.email], fail_silently=False)
+            User.objects.filter(pk=user.pk).update(digest_sent_at=now)
         sent += 1
     return sent

@@ -68,7 +68,7 @@ def test_change_takes_effect_only_after_the_code(confirmed, alice, mailoutbox):
     # Nothing changes until the new address is proven.
     assert addresses(alice) == [("alice@example.com", True, True)]
     assert User.objects.get(pk=alice.pk).email == "alice@example.com"
-    assert f"We've sent a code to {NEW}" in page_text(confirmed.get(CONFIRM))
+    assert f"Your code is on its way to {NEW}" in page_text(confirmed.get(CONFIRM))
 
     done = confirmed.post(CONFIRM, {"code": code_from_mail(mailoutbox[0])}, follow=True)
 

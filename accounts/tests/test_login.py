@@ -116,7 +116,7 @@ def test_unverified_user_is_sent_to_verification_not_signed_in(client, mailoutbo
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["vera@example.com"]
     page = client.get(response["Location"])
-    assert "We've sent a code to vera@example.com" in page_text(page)
+    assert "Your code is on its way to vera@example.com" in page_text(page)
 
     # With the code from the mail, the address is verified and the person is in.
     done = client.post(response["Location"], {"code": code_from_mail(mailoutbox[0])})

@@ -67,6 +67,13 @@ def test_the_defaults_pass():
     ("SOCKET_MAX_PER_USER", 0, "chatsite.E008"),
     ("SOCKET_INBOX_SIZE", 2, "chatsite.E009"),
     ("SOCKET_FRAME_MAX_BYTES", 100, "chatsite.E010"),
+    ("TASKS_BACKEND", "celery", "chatsite.E012"),
+    ("TASKS_RETRY_BACKOFF_SECONDS", -1, "chatsite.E013"),
+    ("TASKS_RETRY_BACKOFF_SECONDS", float("nan"), "chatsite.E013"),
+    ("TASKS_WORKER_TIMEOUT", 1, "chatsite.E014"),
+    ("TASKS_PRUNE_AFTER_DAYS", 0, "chatsite.E015"),
+    ("TASKS_PRUNE_EVERY_MINUTES", -1, "chatsite.E016"),
+    ("DIGEST_EVERY_MINUTES", "hourly", "chatsite.E017"),
 ])
 def test_each_bad_setting_gives_its_error(setting, value, error_id):
     with override_settings(**{setting: value}):
@@ -89,6 +96,25 @@ def test_each_bad_setting_gives_its_error(setting, value, error_id):
 def test_good_values_pass(setting, value):
     with override_settings(**{setting: value}):
         assert _ids() == []
+
+
+def test_the_rq_backend_needs_redis():
+    with override_settings(TASKS_BACKEND="rq", REDIS_URL=""):
+        assert _ids() == ["chatsite.E012"]
+    with override_settings(TASKS_BACKEND="rq", REDIS_URL="redis://127.0.0.1:6379/0"):
+        assert _ids() == []
+
+
+def test_the_rq_backend_is_chosen_by_a_setting(tmp_path):
+    shown = _start("-c", "import django; django.setup(); from django.conf import settings; "
+                   "print(settings.TASKS['default']['BACKEND'], 'django_rq' in settings.INSTALLED_APPS)",
+                   TASKS_BACKEND="rq", REDIS_URL="redis://127.0.0.1:6379/15", VAR_DIR=str(tmp_path))
+    assert shown.stdout.split() == ["django_tasks_rq.RQBackend", "True"], shown.stderr
+    default = _start("-c", "import django; django.setup(); from django.conf import settings; "
+                     "print(settings.TASKS['default']['BACKEND'], settings.EMAIL_BACKEND, settings.EMAIL_DELIVERY_BACKEND)",
+                     VAR_DIR=str(tmp_path))
+    assert default.stdout.split() == ["django_tasks_db.DatabaseBackend", "chatsite.mail.TaskEmailBackend",
+                                      "django.core.mail.backends.console.EmailBackend"], default.stderr
 
 
 def test_a_missing_setting_is_reported(settings):

@@ -28,7 +28,8 @@ def test_readyz_names_every_check_with_its_latency(client):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) >= {"database", "cache", "channel_layer"}
+    assert set(body["checks"]) >= {"database", "cache", "channel_layer", "tasks"}
+    assert body["checks"]["tasks"]["depth"] == 0 and body["checks"]["tasks"]["oldest_waiting_seconds"] is None
     for check in body["checks"].values():
         assert check["status"] == "ok"
         assert check["latency_ms"] >= 0
@@ -130,3 +131,22 @@ def test_the_server_refuses_to_start_without_its_redis_naming_the_setting():
 
     assert started.returncode != 0
     assert "The cache is unreachable" in started.stderr and "check REDIS_URL." in started.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readyz_shows_the_task_queue_depth_and_the_oldest_waiting_age(client, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from chatsite.tests import worker_tasks
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    worker_tasks.flaky.enqueue(name="waiting", failures=0)
+    DBTaskResult.objects.update(enqueued_at=timezone.now() - timedelta(minutes=5))
+
+    tasks = client.get("/readyz").json()["checks"]["tasks"]
+
+    assert tasks["status"] == "ok" and tasks["depth"] == 1
+    assert 290 < tasks["oldest_waiting_seconds"] < 400

@@ -250,6 +250,19 @@ def test_unclaimed_uploads_are_removed_after_the_grace_period(alice, direct, dja
     assert not any(default_storage.exists(n) for n in names)
 
 
+def test_the_worker_sweeps_unclaimed_uploads_periodically(alice):
+    from chatsite import tasks
+    from messaging.tasks import cleanup_uploads
+
+    jobs = {job.name: job for job in tasks.periodic_jobs()}
+    assert jobs["cleanup_uploads"].every_setting == "UPLOAD_SWEEP_EVERY_MINUTES"
+    old, fresh = make_upload(alice), make_upload(alice)
+    Attachment.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=2))
+
+    assert cleanup_uploads.enqueue().return_value == 1
+    assert list(Attachment.objects.values_list("pk", flat=True)) == [fresh.pk]
+
+
 def test_cleanup_uploads_has_help():
     out = io.StringIO()
     with pytest.raises(SystemExit):
