@@ -50,6 +50,14 @@ def at_most(maximum: int) -> Callable[[Any], None]:
     return validate
 
 
+def one_of(*choices: str) -> Callable[[Any], None]:
+    def validate(value) -> None:
+        if value not in choices:
+            raise ValueError(f"{value!r} is not one of {', '.join(choices)}")
+
+    return validate
+
+
 def rate(value) -> None:
     parse_rate(value)
 
@@ -150,6 +158,8 @@ SETTINGS: tuple[SettingRule, ...] = (
                 "Set SOCKET_FRAME_MAX_BYTES to the largest frame a client may send, at least 4096 (e.g. 65536)."),
     SettingRule("chatsite.E011", "HEALTH_CHECK_TIMEOUT", positive_number,
                 "Set HEALTH_CHECK_TIMEOUT to the seconds /readyz waits for each dependency, e.g. 2."),
+    SettingRule("chatsite.E019", "LOG_FORMAT", one_of("text", "json"),
+                'Set LOG_FORMAT to "text" (the default) or "json" (one JSON object per line).'),
     SettingRule("chatsite.E012", "TASKS_BACKEND", tasks_backend,
                 'Set TASKS_BACKEND to "database" (the default: the queue in the database) or "rq" '
                 "(the queue in Redis: set REDIS_URL too)."),

@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import re
+import uuid
 from collections import defaultdict
 
 from channels.consumer import AsyncConsumer
@@ -40,6 +41,7 @@ from .realtime import (
     session_group,
     user_group,
 )
+from .request_id import request_id
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +90,7 @@ def parse_frame(text) -> dict:
 
 def _error_frame(error: ServiceError, frame: dict | None) -> dict:
     frame = frame or {}
-    reply = {"type": "error", "code": str(error.code), "error": error.message}
+    reply = {"type": "error", "code": str(error.code), "error": error.message, "request_id": request_id.get()}
     frame_type = frame.get("type")
     reply["for"] = frame_type if isinstance(frame_type, str) and frame_type in frame_types() else None
     client_id = frame.get("client_id")
@@ -116,6 +118,7 @@ class SocketConsumer(AsyncConsumer):
         self.channel_name = await self.channel_layer.new_channel()
         self._task = asyncio.current_task()
         self._lagging = False
+        self.socket_id, self.frames_received = uuid.uuid4().hex[:12], 0
         self._in_service = False  # a service call must run to its end: its events go out after it
         self._cancelling = False
         self._events_waiting = 0
@@ -275,6 +278,16 @@ class SocketConsumer(AsyncConsumer):
 
     # --- frames from the client ----------------------------------------------------------------
     async def on_frame(self, text, data):
+        # Each frame has a request id, as an HTTP request does: in the logs of what it causes and in
+        # the error frame that answers it. A counter on the socket's own id: no uuid per frame.
+        self.frames_received += 1
+        token = request_id.set(f"{self.socket_id}.{self.frames_received}")
+        try:
+            await self._on_frame(text, data)
+        finally:
+            request_id.reset(token)
+
+    async def _on_frame(self, text, data):
         frame = None
         try:
             frame = parse_frame(text if text is not None else data)

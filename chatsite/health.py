@@ -87,6 +87,28 @@ async def check_channel_layer() -> None:
         raise RuntimeError("the channel layer did not deliver a message to this process")
 
 
+@readiness_check("storage")
+async def check_storage() -> dict:
+    """The bucket answers (S3), or the media folder is writable (filesystem)."""
+    import os
+
+    from django.core.files.storage import default_storage
+
+    from .s3 import is_s3
+
+    def probe():
+        if is_s3(default_storage):
+            default_storage.connection.meta.client.head_bucket(Bucket=default_storage.bucket_name)
+            return {"backend": "s3"}
+        location = default_storage.location
+        if not (os.path.isdir(location) or os.path.isdir(os.path.dirname(location))) or not os.access(
+                location if os.path.isdir(location) else os.path.dirname(location), os.W_OK):
+            raise RuntimeError(f"{location} is not a folder this process may write to")
+        return {"backend": "filesystem"}
+
+    return await sync_to_async(probe, thread_sensitive=False)()
+
+
 @readiness_check("tasks")
 async def check_task_queue() -> dict:
     """The queue answers; its depth and the oldest waiting task's age are for the operator to read

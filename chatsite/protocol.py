@@ -131,7 +131,8 @@ class Pong(Outgoing):
 
 class Error(Outgoing):
     """Answers a frame that was refused. ``for`` names the frame type; ``client_id`` and
-    ``conversation`` are copied from it when it had them; ``field`` names the field at fault."""
+    ``conversation`` are copied from it when it had them; ``field`` names the field at fault;
+    ``request_id`` is the frame's id in the server's logs."""
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     type: Literal["error"]
     code: ErrorCode
@@ -140,6 +141,8 @@ class Error(Outgoing):
     client_id: str | None = None
     conversation: int | None = None
     field: str | None = None
+    # The frame's id in the server's logs (an operator finds what went wrong by it).
+    request_id: str | None = None
 
 
 REPLIES: dict[str, type[Outgoing]] = {

@@ -1,4 +1,5 @@
-"""Refuse to start a server that cannot reach its database or its Redis, with a sentence that
+"""Refuse to start a server that cannot reach its database, its Redis or its storage (the bucket),
+with a sentence that
 names the setting, rather than a traceback at the first request (or a site that half works)."""
 
 import asyncio
@@ -11,7 +12,7 @@ from django.db.utils import ConnectionHandler
 from . import health
 
 # Each check and the setting an operator fixes when it fails.
-_STARTUP_CHECKS = {"database": "DATABASE_URL", "cache": "REDIS_URL"}
+_STARTUP_CHECKS = {"database": "DATABASE_URL", "cache": "REDIS_URL", "storage": "AWS_STORAGE_BUCKET_NAME or MEDIA_ROOT"}
 
 
 def raise_for_unreachable_services() -> None:
@@ -26,7 +27,8 @@ def raise_for_unreachable_services() -> None:
     unpooled = ConnectionHandler({"default": database})
 
     async def run() -> dict:
-        checks = {"database": lambda: health.check_database(unpooled), "cache": health.check_cache}
+        checks = {"database": lambda: health.check_database(unpooled), "cache": health.check_cache,
+                  "storage": health.check_storage}
         results = await asyncio.gather(*(health._run(name, check, settings.HEALTH_CHECK_TIMEOUT)
                                          for name, check in checks.items()))
         return {result["name"]: result for result in results}

@@ -150,3 +150,17 @@ def test_readyz_shows_the_task_queue_depth_and_the_oldest_waiting_age(client, se
 
     assert tasks["status"] == "ok" and tasks["depth"] == 1
     assert 290 < tasks["oldest_waiting_seconds"] < 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readyz_checks_the_bucket_and_names_it_when_it_is_missing(client, s3_storage, settings):
+    storage = client.get("/readyz").json()["checks"]["storage"]
+    assert (storage["status"], storage["backend"]) == ("ok", "s3")
+
+    settings.STORAGES = {**settings.STORAGES, "default": {**settings.STORAGES["default"], "OPTIONS": {
+        **settings.STORAGES["default"]["OPTIONS"], "bucket_name": "no-such-bucket"}}}
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    storage = response.json()["checks"]["storage"]
+    assert storage["status"] == "fail" and "404" in storage["error"]
