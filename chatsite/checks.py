@@ -124,6 +124,12 @@ SETTINGS: tuple[SettingRule, ...] = (
                 "at least 10 (e.g. 500)."),
     SettingRule("chatsite.E010", "SOCKET_FRAME_MAX_BYTES", whole_number(4096),
                 "Set SOCKET_FRAME_MAX_BYTES to the largest frame a client may send, at least 4096 (e.g. 65536)."),
+    SettingRule("chatsite.E011", "CALL_RING_SECONDS", positive_int,
+                "Set CALL_RING_SECONDS to the seconds a call rings before it is missed, e.g. 30."),
+    SettingRule("chatsite.E012", "CALL_MAX_PARTICIPANTS", whole_number(2),
+                "Set CALL_MAX_PARTICIPANTS to the people in one (full-mesh) call, at least 2 (e.g. 6)."),
+    SettingRule("chatsite.E013", "CALL_RECONNECT_SECONDS", positive_int,
+                "Set CALL_RECONNECT_SECONDS to the seconds a disconnected participant has to come back, e.g. 30."),
 )
 
 

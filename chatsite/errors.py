@@ -25,6 +25,8 @@ class ErrorCode(StrEnum):
     UNKNOWN_FRAME = "unknown_frame"
     FRAME_TOO_LARGE = "frame_too_large"
     SERVER_ERROR = "server_error"  # our fault; the person may try again
+    BUSY = "busy"  # already in a call (or the call cannot take that step in its state)
+    CALL_FULL = "call_full"  # a full-mesh call has CALL_MAX_PARTICIPANTS people in it
 
 
 class ServiceError(Exception):

@@ -300,6 +300,11 @@ OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
 # No STUN/TURN by default: a self-hosted site should not call out to third parties unasked.
 ICE_SERVERS = env.json("ICE_SERVERS", default=[])
+# Calls: seconds a call rings before it counts as missed; people in one full-mesh call; seconds a
+# participant whose socket closed (a reload, a navigation) has to come back before being dropped.
+CALL_RING_SECONDS = env.int("CALL_RING_SECONDS", default=30)
+CALL_MAX_PARTICIPANTS = env.int("CALL_MAX_PARTICIPANTS", default=6)
+CALL_RECONNECT_SECONDS = env.int("CALL_RECONNECT_SECONDS", default=30)
 
 # --- Chat limits ----------------------------------------------------------------------------
 MESSAGE_MAX_LENGTH = env.int("MESSAGE_MAX_LENGTH", default=4000)
