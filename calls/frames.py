@@ -36,7 +36,7 @@ def _state(socket: Socket, call: Call) -> dict:
     if call.is_active and socket.user.pk in joined:
         _calls(socket)[call.pk] = joined
     return {"type": "call.state", "call": call_info(call), "ice_servers": list(settings.ICE_SERVERS),
-            "max_participants": settings.CALL_MAX_PARTICIPANTS}
+            "max_participants": settings.CALL_MAX_PARTICIPANTS, "ring_seconds": settings.CALL_RING_SECONDS}
 
 
 @frame("call.start", rate="10/m")
@@ -69,6 +69,9 @@ def hangup(*, socket: Socket, frame: protocol.CallRef) -> None:
 
 @frame("call.sync", rate="10/10s")
 def sync(*, socket: Socket, frame: protocol.CallSync) -> dict:
+    # Calls that rang too long are settled first, so that a tab asking after the ring timeout
+    # hears "missed" even where no periodic sweep runs (a development server).
+    services.expire_ringing()
     return {"type": "call.active", "calls": [call_info(call) for call in selectors.list_active_calls(socket.user)]}
 
 

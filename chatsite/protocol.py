@@ -228,6 +228,7 @@ class CallState(Outgoing):
     call: CallInfo
     ice_servers: list[dict]
     max_participants: int
+    ring_seconds: int  # after this long unanswered the caller's tab asks again (call.sync): missed
 
 
 class CallActive(Outgoing):
