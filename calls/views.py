@@ -21,10 +21,7 @@ def _row(call: Call, user) -> dict:
     mine = next((p for p in participants if p.user_id == user.pk), None)
     outgoing = call.initiator_id == user.pk
     others = [p.user.display_name for p in participants if p.user_id != user.pk]
-    if call.conversation.is_group:
-        with_whom = call.conversation.title
-    else:
-        with_whom = ", ".join(others)
+    with_whom = call.conversation.title if call.conversation.is_group else ", ".join(others)
     if call.is_active:
         outcome = call.get_status_display()
     elif mine is not None and mine.status in (CallParticipant.Status.MISSED, CallParticipant.Status.BUSY) and not outgoing:
