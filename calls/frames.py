@@ -19,6 +19,7 @@ from chatsite.realtime import Socket, event, frame, in_database_thread, on_socke
 
 from . import selectors, services
 from .events import call_info
+from .ice import ice_servers_for
 from .models import Call, CallParticipant
 
 
@@ -35,7 +36,7 @@ def _state(socket: Socket, call: Call) -> dict:
     joined = {p.user_id for p in call.participants.all() if p.status == CallParticipant.Status.JOINED}
     if call.is_active and socket.user.pk in joined:
         _calls(socket)[call.pk] = joined
-    return {"type": "call.state", "call": call_info(call), "ice_servers": list(settings.ICE_SERVERS),
+    return {"type": "call.state", "call": call_info(call), "ice_servers": ice_servers_for(socket.user.pk),
             "max_participants": settings.CALL_MAX_PARTICIPANTS, "ring_seconds": settings.CALL_RING_SECONDS}
 
 

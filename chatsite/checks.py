@@ -92,6 +92,16 @@ def ice_servers(value) -> None:
                 raise ValueError(f"server {number}: a TURN server needs \"username\" and \"credential\"")
 
 
+def turn_urls(value) -> None:
+    """TURN_URLS: the TURN servers the credentials made from TURN_SECRET are for."""
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"{value!r} is not a list of URLs")
+    for url in value:
+        scheme, _, rest = str(url).partition(":")
+        if scheme not in ("turn", "turns") or not rest:
+            raise ValueError(f"{url!r} is not a turn: or turns: URL")
+
+
 # --- the table ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SettingRule:
@@ -130,6 +140,10 @@ SETTINGS: tuple[SettingRule, ...] = (
                 "Set CALL_MAX_PARTICIPANTS to the people in one (full-mesh) call, at least 2 (e.g. 6)."),
     SettingRule("chatsite.E013", "CALL_RECONNECT_SECONDS", positive_int,
                 "Set CALL_RECONNECT_SECONDS to the seconds a disconnected participant has to come back, e.g. 30."),
+    SettingRule("chatsite.E014", "TURN_URLS", turn_urls,
+                "Set TURN_URLS to comma-separated turn: or turns: URLs, e.g. turn:turn.example.com:3478?transport=udp."),
+    SettingRule("chatsite.E015", "TURN_TTL_SECONDS", positive_int,
+                "Set TURN_TTL_SECONDS to how long a TURN password lasts, e.g. 21600 (6 hours)."),
 )
 
 

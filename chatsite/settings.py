@@ -305,6 +305,11 @@ ICE_SERVERS = env.json("ICE_SERVERS", default=[])
 CALL_RING_SECONDS = env.int("CALL_RING_SECONDS", default=30)
 CALL_MAX_PARTICIPANTS = env.int("CALL_MAX_PARTICIPANTS", default=6)
 CALL_RECONNECT_SECONDS = env.int("CALL_RECONNECT_SECONDS", default=30)
+# A TURN server of one's own (coturn with use-auth-secret): each call hands the browser a
+# short-lived username and password made from this shared secret (the TURN REST API's scheme).
+TURN_SECRET = env.str("TURN_SECRET", default="")
+TURN_URLS = env.list("TURN_URLS", default=[])
+TURN_TTL_SECONDS = env.int("TURN_TTL_SECONDS", default=6 * 3600)
 
 # --- Chat limits ----------------------------------------------------------------------------
 MESSAGE_MAX_LENGTH = env.int("MESSAGE_MAX_LENGTH", default=4000)

@@ -287,3 +287,21 @@ def test_group_member_in_another_call_is_busy_and_not_rung(alice, bob, carol, da
     assert call.status == Call.Status.RINGING
     assert status_of(call, bob) == P.BUSY
     assert status_of(call, carol) == P.INVITED
+
+
+def test_turn_credentials_in_the_coturn_rest_scheme(settings):
+    import base64
+    import hashlib
+    import hmac
+
+    from calls.ice import ice_servers_for, turn_credentials
+
+    settings.ICE_SERVERS = [{"urls": ["stun:stun.example.com:3478"]}]
+    settings.TURN_SECRET, settings.TURN_URLS, settings.TURN_TTL_SECONDS = "s3cret", ["turn:turn.example.com:3478"], 600
+    server = turn_credentials(42, now=1_000_000)
+    assert server["username"] == "1000600:42"
+    expected = base64.b64encode(hmac.new(b"s3cret", b"1000600:42", hashlib.sha1).digest()).decode()
+    assert server["credential"] == expected and server["urls"] == ["turn:turn.example.com:3478"]
+    assert len(ice_servers_for(42)) == 2
+    settings.TURN_SECRET = ""
+    assert ice_servers_for(42) == [{"urls": ["stun:stun.example.com:3478"]}]

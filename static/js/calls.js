@@ -481,8 +481,8 @@ function buildView() {
     el("figcaption", {}, el("span", { className: "tile-name", text: "You" })));
   const grid = el("div", { className: "call-grid" }, self);
   const mute = button("Mute microphone", toggleMute);
-  const camera = button("Turn camera off", toggleCamera);
-  const screen = button("Share screen", toggleScreen);
+  const camera = button("Turn camera off", toggleCamera, "button button-secondary call-extra");
+  const screen = button("Share screen", toggleScreen, "button button-secondary call-extra");
   const size = button("Minimise", () => { active.minimised = !active.minimised; renderView(); });
   const open = el("a", { className: "button button-secondary call-open", text: "Open chat" });
   const hang = button("Hang up", hangUp, "button button-danger");
