@@ -21,7 +21,8 @@ def call_info(call: Call) -> dict:
     """What a tab knows of a call: enough to ring, to draw the tiles and to place its offers."""
     conversation = call.conversation
     return {
-        "id": call.pk, "conversation": call.conversation_id, "kind": call.kind, "status": call.status,
+        "id": call.pk, "version": call.version, "conversation": call.conversation_id, "kind": call.kind,
+        "status": call.status,
         "initiator": call.initiator_id, "group": conversation.is_group,
         "title": conversation.title if conversation.is_group else "",
         "started_at": call.started_at.isoformat(),

@@ -32,6 +32,9 @@ class Call(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Counts the call's changes: events can arrive out of order (two people answer at once), so a
+    # tab applies a call.updated only when it is newer than the one it holds.
+    version = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["status", "started_at"])]

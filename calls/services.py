@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +32,7 @@ P = CallParticipant.Status
 
 
 def _publish(call_id: int) -> Call:
+    Call.objects.filter(pk=call_id).update(version=F("version") + 1)
     call = selectors.get_call(call_id)
     publish_on_commit([user_group(p.user_id) for p in call.participants.all()], events.call_updated(call))
     return call

@@ -210,6 +210,7 @@ class CallPerson(Outgoing):
 
 class CallInfo(Outgoing):
     id: Id
+    version: int  # grows with every change: a tab ignores an older state that arrives late
     conversation: Id
     kind: CallKind
     status: Literal["ringing", "ongoing", "ended", "missed", "declined", "cancelled", "busy"]

@@ -22,6 +22,13 @@ let active = null; // the call this tab is in
 let incoming = null; // { call, dialog } ringing in this tab
 let pendingStart = false;
 const groupCalls = new Map(); // conversation -> ongoing call this tab may join
+const versions = new Map(); // call id -> the newest version seen (events may arrive out of order)
+
+function isStale(call) {
+  if ((versions.get(call.id) || 0) > call.version) return true;
+  versions.set(call.id, call.version);
+  return false;
+}
 
 // ---------------------------------------------------------------- helpers
 
@@ -220,11 +227,11 @@ function joinedState(e) {
   active.rejoining = false;
   active.reattaching = false;
   remember();
-  applyCall(call);
+  if (!isStale(call)) applyCall(call); // else a newer call.updated is already applied
   if (!active) return;
   // The newcomer offers to everyone already in the call (after a socket drop: to those whose
   // connection did not survive it).
-  for (const p of call.participants) {
+  for (const p of active.call.participants) {
     if (p.id === myId || p.status !== "joined") continue;
     const pc = active.peers.get(p.id)?.pc;
     if (!reattaching || !pc || pc.connectionState !== "connected") {
@@ -567,6 +574,7 @@ function noteGroupCall(call) {
 
 function callUpdated(e) {
   const call = e.call;
+  if (isStale(call)) return;
   noteGroupCall(call);
   const me = mine(call);
   const ringingForMe = isLive(call) && me && me.status === "invited";
@@ -579,6 +587,7 @@ function callActive(e) {
   const stored = recalled();
   let rejoin = null;
   for (const call of e.calls) {
+    if (isStale(call)) continue;
     noteGroupCall(call);
     const me = mine(call);
     if (active && active.id === call.id) { applyCall(call); continue; }

@@ -24,7 +24,14 @@ def remote_tile(page, name):
 def expect_playing(page, name):
     video = remote_tile(page, name).locator("video")
     expect(video).to_be_attached()
-    page.wait_for_function(PLAYING, arg=video.element_handle())
+    try:
+        page.wait_for_function(PLAYING, arg=video.element_handle())
+    except Exception:
+        state = page.evaluate("""() => Array.from(document.querySelectorAll('figure')).map(f => [f.getAttribute('aria-label'),
+          f.dataset.peer, f.dataset.connected, f.textContent, f.querySelector('video').readyState,
+          f.querySelector('video').videoWidth, f.querySelector('video').paused,
+          f.querySelector('video').srcObject && f.querySelector('video').srcObject.getTracks().map(t => t.kind + t.readyState)])""")
+        raise AssertionError(f"{name} not playing on {page.url}: {state}") from None
 
 
 def test_video_call_between_two_browsers(new_page, off_loop, shoot):
@@ -65,6 +72,14 @@ def test_video_call_between_two_browsers(new_page, off_loop, shoot):
     expect(remote_tile(b, "Ana Lima")).not_to_contain_text("Camera off")
     a.get_by_role("button", name="Unmute microphone").click()
     expect(remote_tile(b, "Ana Lima")).not_to_contain_text("Muted")
+
+    # A shares a (fake) screen: B's tile says so and shows it; then back to the camera.
+    a.get_by_role("button", name="Share screen").click()
+    expect(a.get_by_role("button", name="Stop sharing")).to_have_attribute("aria-pressed", "true")
+    expect(remote_tile(b, "Ana Lima")).to_contain_text("Sharing screen")
+    expect_playing(b, "Ana Lima")
+    a.get_by_role("button", name="Stop sharing").click()
+    expect(remote_tile(b, "Ana Lima")).not_to_contain_text("Sharing screen")
 
     # Minimised, the call is a bar; expanded again, the tiles come back.
     b.get_by_role("button", name="Minimise").click()
@@ -144,3 +159,48 @@ def test_missed_call(new_page, off_loop, settings):
     expect(b.locator("#bell-count")).to_have_text("1")
     off_loop(call_services.sweep_calls)  # the periodic sweep finds nothing more to do
     assert Call.objects.get().status == Call.Status.MISSED
+
+
+def test_group_call_mesh_with_a_late_joiner(new_page, off_loop, shoot):
+    from groups import services as group_services
+
+    names = {"ana": "Ana Lima", "bo": "Bo Berg", "cy": "Cy Cole", "dee": "Dee Dorn"}
+    people = {u: make_user(u, first_name=n.split()[0], last_name=n.split()[1]) for u, n in names.items()}
+    group = off_loop(group_services.create_group, user=people["ana"], title="Crew",
+                     member_ids=[people[u].pk for u in ("bo", "cy", "dee")])
+    pages = {}
+    for username in names:
+        pages[username] = new_page()
+        sign_in(pages[username], username)
+        open_chat(pages[username], group.pk)
+    ana, bo, cy, dee = (pages[u] for u in names)
+
+    ana.get_by_role("button", name="Video call", exact=True).click()
+    for page in (bo, cy):
+        dialog = page.get_by_role("alertdialog", name="Incoming video call")
+        expect(dialog).to_contain_text("Ana Lima is calling Crew")
+        dialog.get_by_role("button", name="Accept video").click()
+    dee.get_by_role("alertdialog", name="Incoming video call").get_by_role("button", name="Decline").click()
+    # Three people, connected pairwise.
+    for me, page in (("ana", ana), ("bo", bo), ("cy", cy)):
+        for other in ("ana", "bo", "cy"):
+            if other != me:
+                expect_playing(page, names[other])
+    # Dee changes her mind and joins the call going on: she offers to the three.
+    dee.get_by_role("button", name="Join call").click()
+    for me, page in pages.items():
+        for other in names:
+            if other != me:
+                expect_playing(page, names[other])
+    shoot(dee, "call-group")
+    # Cy leaves: the call goes on for the others, without Cy's tile.
+    cy.get_by_role("button", name="Hang up").click()
+    for page in (ana, bo, dee):
+        expect(remote_tile(page, "Cy Cole")).to_have_count(0)
+    assert Call.objects.get().status == Call.Status.ONGOING
+    # It ends when the last person leaves.
+    for page in (ana, bo, dee):
+        page.get_by_role("button", name="Hang up").click()
+    for page in pages.values():
+        expect(message_item(page, "Video call, ")).to_be_visible()
+    assert Call.objects.get().status == Call.Status.ENDED
