@@ -21,7 +21,7 @@ from chatsite import ratelimit
 from chatsite.errors import ErrorCode, InvalidInput, NotAllowed, ServiceError
 from chatsite.realtime import publish_on_commit, user_group
 from messaging import services as messaging_services
-from messaging.models import Conversation, Message
+from messaging.models import Conversation, Membership, Message
 from messaging.selectors import access_membership
 
 from . import events, selectors
@@ -87,8 +87,13 @@ def _finish(call: Call, status: str, now: datetime) -> None:
     missed = list(call.participants.filter(status=P.INVITED).values_list("user_id", flat=True))
     call.participants.filter(status=P.INVITED).update(status=P.MISSED)
     busy = list(call.participants.filter(status=P.BUSY).values_list("user_id", flat=True)) if status == Call.Status.BUSY else []
-    messaging_services.post_message(conversation_id=call.conversation_id, sender=call.initiator,
-                                    kind=Message.Kind.CALL, body=call_message_text(call))
+    message = messaging_services.post_message(conversation_id=call.conversation_id, sender=call.initiator,
+                                              kind=Message.Kind.CALL, body=call_message_text(call))
+    # The line is the caller's, as their own sends are: it is not unread for them (unless they had
+    # not read what came before it either).
+    if call.initiator_id and Membership.objects.filter(conversation_id=call.conversation_id, user_id=call.initiator_id,
+                                                       last_read_seq__gte=message.seq - 1).exists():
+        messaging_services.mark_read(user=call.initiator, conversation_id=call.conversation_id, seq=message.seq)
     if missed or busy:
         _notify_missed(call, missed + busy)
 

@@ -12,7 +12,7 @@ from calls import selectors, services
 from calls.models import Call, CallParticipant
 from chatsite.errors import ErrorCode, NotFound, ServiceError
 from messaging import services as messaging_services
-from messaging.models import Message
+from messaging.models import Membership, Message
 
 P = CallParticipant.Status
 
@@ -53,6 +53,9 @@ def test_accept_then_hang_up_ends_with_a_call_message(alice, bob, direct):
     assert call_messages(direct) == ["Video call, 4 min"]
     message = Message.objects.get(conversation=direct, kind=Message.Kind.CALL)
     assert message.sender == alice
+    # Unread for bob, not for alice who placed the call.
+    assert Membership.objects.get(conversation=direct, user=alice).unread_count == 0
+    assert Membership.objects.get(conversation=direct, user=bob).unread_count == 1
 
 
 def test_short_call_message_counts_seconds(alice, bob, direct):
