@@ -29,6 +29,7 @@ migrate: install
 
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py sweep_calls --all -v0
 	$(PY) manage.py collectstatic --noinput -v0
 	@echo "Open http://localhost:$(PORT)/ (a name, not 127.0.0.1: browsers refuse security keys at an IP address)"
 	@# The server and one task worker (Procfile.dev), their outputs interleaved; Ctrl-C stops both.

@@ -122,6 +122,14 @@ def tasks_backend(value) -> None:
 def non_negative_number(value) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0 or value == float("inf"):
         raise ValueError(f"{value!r} is not a number of 0 or more")
+def turn_urls(value) -> None:
+    """TURN_URLS: the TURN servers the credentials made from TURN_SECRET are for."""
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"{value!r} is not a list of URLs")
+    for url in value:
+        scheme, _, rest = str(url).partition(":")
+        if scheme not in ("turn", "turns") or not rest:
+            raise ValueError(f"{url!r} is not a turn: or turns: URL")
 
 
 # --- the table ------------------------------------------------------------------------------------
@@ -188,6 +196,18 @@ SETTINGS: tuple[SettingRule, ...] = (
                 "Set UPLOAD_MAX_FILES to the most files one message may carry, e.g. 10."),
     SettingRule("chatsite.E025", "AWS_QUERYSTRING_EXPIRE", at_most(300),
                 "Set AWS_QUERYSTRING_EXPIRE to the seconds a presigned download URL lives, at most 300."),
+    SettingRule("chatsite.E026", "CALL_RING_SECONDS", positive_int,
+                "Set CALL_RING_SECONDS to the seconds a call rings before it is missed, e.g. 30."),
+    SettingRule("chatsite.E031", "CALL_SWEEP_EVERY_MINUTES", non_negative_number,
+                "Set CALL_SWEEP_EVERY_MINUTES to the minutes between call sweeps, e.g. 0.25 (15 s), or 0 for none."),
+    SettingRule("chatsite.E027", "CALL_MAX_PARTICIPANTS", whole_number(2),
+                "Set CALL_MAX_PARTICIPANTS to the people in one (full-mesh) call, at least 2 (e.g. 6)."),
+    SettingRule("chatsite.E028", "CALL_RECONNECT_SECONDS", positive_int,
+                "Set CALL_RECONNECT_SECONDS to the seconds a disconnected participant has to come back, e.g. 30."),
+    SettingRule("chatsite.E029", "TURN_URLS", turn_urls,
+                "Set TURN_URLS to comma-separated turn: or turns: URLs, e.g. turn:turn.example.com:3478?transport=udp."),
+    SettingRule("chatsite.E030", "TURN_TTL_SECONDS", positive_int,
+                "Set TURN_TTL_SECONDS to how long a TURN password lasts, e.g. 21600 (6 hours)."),
 )
 
 

@@ -28,6 +28,8 @@ class ErrorCode(StrEnum):
     FILE_TOO_LARGE = "file_too_large"  # an upload over UPLOAD_MAX_BYTES
     OVER_QUOTA = "over_quota"  # an upload that would take the person over UPLOAD_QUOTA_BYTES
     FILE_REFUSED = "file_refused"  # bytes that contradict the name, an image too large in pixels, unreadable
+    BUSY = "busy"  # already in a call (or the call cannot take that step in its state)
+    CALL_FULL = "call_full"  # a full-mesh call has CALL_MAX_PARTICIPANTS people in it
 
 
 class ServiceError(Exception):

@@ -70,6 +70,55 @@ class Ping(Frame):
     pass
 
 
+# Calls (calls/frames.py). Signalling is relayed only between people in the same call.
+SDP_MAX = 20000  # an audio + video offer with many codecs is a few kilobytes
+CallKind = Literal["audio", "video"]
+
+
+class CallStart(Frame):
+    """Ring the other people of a chat; answered by ``call.state`` (its status may be ``busy``)."""
+    conversation: Id
+    kind: CallKind
+
+
+class CallRef(Frame):
+    """``call.accept``, ``call.decline``, ``call.hangup``, ``call.join`` (join an ongoing call, or
+    rejoin after a reload): the call's id. Accept and join are answered by ``call.state``."""
+    call: Id
+
+
+class CallSync(Frame):
+    """What calls concern this person now (ringing for them, or theirs to rejoin): ``call.active``."""
+
+
+class CallDescription(Frame):
+    """``call.offer`` / ``call.answer``: a session description for one other person in the call."""
+    call: Id
+    to: Id
+    sdp: Annotated[str, Strict(), Field(min_length=1, max_length=SDP_MAX)]
+
+
+class IceCandidate(Frame):
+    candidate: Annotated[str, Strict(), Field(max_length=1024)]
+    sdpMid: Annotated[str, Strict(), Field(max_length=64)] | None = None
+    sdpMLineIndex: Annotated[int, Strict(), Field(ge=0, le=64)] | None = None
+    usernameFragment: Annotated[str, Strict(), Field(max_length=256)] | None = None
+
+
+class CallIce(Frame):
+    call: Id
+    to: Id
+    candidate: IceCandidate
+
+
+class CallMedia(Frame):
+    """The sender's microphone, camera and screen share, for the others' tiles."""
+    call: Id
+    audio: Flag
+    video: Flag
+    screen: Flag
+
+
 FRAMES: dict[str, type[Frame]] = {
     "message.send": MessageSend,
     "typing": Typing,
@@ -78,6 +127,16 @@ FRAMES: dict[str, type[Frame]] = {
     "resume": Resume,
     "presence": Presence,
     "ping": Ping,
+    "call.start": CallStart,
+    "call.accept": CallRef,
+    "call.decline": CallRef,
+    "call.hangup": CallRef,
+    "call.join": CallRef,
+    "call.sync": CallSync,
+    "call.offer": CallDescription,
+    "call.answer": CallDescription,
+    "call.ice": CallIce,
+    "call.media": CallMedia,
 }
 
 
@@ -145,8 +204,47 @@ class Error(Outgoing):
     request_id: str | None = None
 
 
+class CallPerson(Outgoing):
+    id: Id
+    name: str
+    initials: str
+    avatar: str  # the avatar's URL, "" for initials
+    status: Literal["invited", "joined", "left", "declined", "missed", "busy"]
+    connected: bool  # False while their page reconnects (a reload): the tile says so
+
+
+class CallInfo(Outgoing):
+    id: Id
+    version: int  # grows with every change: a tab ignores an older state that arrives late
+    conversation: Id
+    kind: CallKind
+    status: Literal["ringing", "ongoing", "ended", "missed", "declined", "cancelled", "busy"]
+    initiator: Id | None
+    group: bool
+    title: str  # a group's title; "" in a direct chat (the tab names the other person)
+    started_at: str
+    answered_at: str | None
+    ended_at: str | None
+    participants: list[CallPerson]
+
+
+class CallState(Outgoing):
+    """Answers call.start / call.accept / call.join: the call, and what the tab's peer connections need."""
+    type: Literal["call.state"]
+    call: CallInfo
+    ice_servers: list[dict]
+    max_participants: int
+    ring_seconds: int  # after this long unanswered the caller's tab asks again (call.sync): missed
+
+
+class CallActive(Outgoing):
+    type: Literal["call.active"]
+    calls: list[CallInfo]
+
+
 REPLIES: dict[str, type[Outgoing]] = {
     "hello": Hello, "message.ack": MessageAck, "history": History, "pong": Pong, "error": Error,
+    "call.state": CallState, "call.active": CallActive,
 }
 
 
@@ -265,7 +363,42 @@ class FriendsChanged(Outgoing):
     user_id: Id
 
 
+class CallUpdated(Outgoing):
+    """Any change of a call (rings, answered, declined, someone joined or left, ended), to every
+    participant's tabs: a tab ringing stops when its person's status is no longer ``invited``."""
+    type: Literal["call.updated"]
+    call: CallInfo
+
+
+class _Relayed(Outgoing):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    call: Id
+    from_: Id = Field(alias="from")
+
+
+class CallDescriptionRelayed(_Relayed):
+    type: Literal["call.offer", "call.answer"]
+    sdp: str
+
+
+class CallIceRelayed(_Relayed):
+    type: Literal["call.ice"]
+    candidate: dict
+
+
+class CallMediaRelayed(_Relayed):
+    type: Literal["call.media"]
+    audio: bool
+    video: bool
+    screen: bool
+
+
 EVENTS: dict[str, type[Outgoing]] = {
+    "call.updated": CallUpdated,
+    "call.offer": CallDescriptionRelayed,
+    "call.answer": CallDescriptionRelayed,
+    "call.ice": CallIceRelayed,
+    "call.media": CallMediaRelayed,
     "message.created": MessageCreated,
     "message.updated": MessageUpdated,
     "mention.created": MentionCreated,

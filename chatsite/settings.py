@@ -342,6 +342,18 @@ OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
 # No STUN/TURN by default: a self-hosted site should not call out to third parties unasked.
 ICE_SERVERS = env.json("ICE_SERVERS", default=[])
+# Calls: seconds a call rings before it counts as missed; people in one full-mesh call; seconds a
+# participant whose socket closed (a reload, a navigation) has to come back before being dropped.
+CALL_RING_SECONDS = env.int("CALL_RING_SECONDS", default=30)
+# How often the worker sweeps calls (missed when they rang too long, vanished participants dropped).
+CALL_SWEEP_EVERY_MINUTES = env.float("CALL_SWEEP_EVERY_MINUTES", default=0.25)
+CALL_MAX_PARTICIPANTS = env.int("CALL_MAX_PARTICIPANTS", default=6)
+CALL_RECONNECT_SECONDS = env.int("CALL_RECONNECT_SECONDS", default=30)
+# A TURN server of one's own (coturn with use-auth-secret): each call hands the browser a
+# short-lived username and password made from this shared secret (the TURN REST API's scheme).
+TURN_SECRET = env.str("TURN_SECRET", default="")
+TURN_URLS = env.list("TURN_URLS", default=[])
+TURN_TTL_SECONDS = env.int("TURN_TTL_SECONDS", default=6 * 3600)
 
 # --- Chat limits ----------------------------------------------------------------------------
 MESSAGE_MAX_LENGTH = env.int("MESSAGE_MAX_LENGTH", default=4000)

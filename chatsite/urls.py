@@ -25,4 +25,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("messaging.urls")),
     path("", include("groups.urls")),
+    path("", include("calls.urls")),
 ]

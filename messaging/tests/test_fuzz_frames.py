@@ -37,6 +37,14 @@ FRAMES = {
     "resume": [("conversation", "int", True), ("after_seq", "int", True)],
     "ping": [],
     "presence": [("active", "bool", True)],
+    # calls/frames.py ("kind" and "candidate" are fuzzed as text: anything but their own shape is refused)
+    "call.start": [("conversation", "int", True), ("kind", "text", True)],
+    **{name: [("call", "int", True)] for name in ("call.accept", "call.decline", "call.hangup", "call.join")},
+    "call.sync": [],
+    "call.offer": [("call", "int", True), ("to", "int", True), ("sdp", "text", True)],
+    "call.answer": [("call", "int", True), ("to", "int", True), ("sdp", "text", True)],
+    "call.ice": [("call", "int", True), ("to", "int", True), ("candidate", "text", True)],
+    "call.media": [("call", "int", True), ("audio", "bool", True), ("video", "bool", True), ("screen", "bool", True)],
 }
 
 # Raw JSON literals where an integer goes: each must be refused with an error frame.

@@ -9,6 +9,7 @@ import * as composer from "./composer.js";
 import * as presence from "./presence.js";
 import * as viewer from "./viewer.js";
 import * as voice from "./voice.js";
+import * as calls from "./calls.js";
 import { pageUrls, toast } from "./util.js";
 
 const userId = Number(document.body.dataset.userId || 0);
@@ -28,6 +29,7 @@ const dispatch = {
     if (e.members) dispatch["members.changed"]({ type: "members.changed", conversation: e.conversation, members: e.members });
   },
   "error": (e) => {
+    calls.callError(e);
     if (e.for !== "message.send") return; // a refused resume is socket.js's to retry
     if (e.client_id) timeline.sendFailed(e.client_id, e.error);
     composer.sendRefused(e);
@@ -48,7 +50,14 @@ const dispatch = {
   "notifications.read": (e) => presence.notificationsRead(e),
   "mention.created": (e) => presence.mentionCreated(e, { reading: timeline.isReading(e.conversation) }),
   "friends.changed": () => htmx.trigger(document.body, "chat:friends-changed"),
-  "socket.ready": (e) => { presence.socketReady(e); timeline.socketReady(e); sidebar.socketReady(e); },
+  "call.updated": (e) => calls.callUpdated(e),
+  "call.state": (e) => calls.callState(e),
+  "call.active": (e) => calls.callActive(e),
+  "call.offer": (e) => calls.callOffer(e),
+  "call.answer": (e) => calls.callAnswer(e),
+  "call.ice": (e) => calls.callIce(e),
+  "call.media": (e) => calls.callMedia(e),
+  "socket.ready": (e) => { presence.socketReady(e); timeline.socketReady(e); sidebar.socketReady(e); calls.socketReady(e); },
   "socket.state": (e) => { connection = e.state; showStatus(); },
 };
 
@@ -91,6 +100,7 @@ if (userId) {
   presence.init({ userId, urls });
   viewer.init();
   voice.init();
+  calls.init({ userId });
   for (const [type, handler] of Object.entries(dispatch)) socket.on(type, handler);
   socket.start({ url: urls.socket, userId });
 }
