@@ -106,6 +106,8 @@ def parse_query(text: str) -> ParsedQuery:
     parsed = ParsedQuery()
     for match in _TOKEN.finditer(text):
         negated, name, value = bool(match.group(1)), (match.group(2) or "").lower(), match.group(3)
+        if not name and value.endswith(":") and value[:-1].lower() in FILTERS:  # "from:" still to be typed
+            name, value = value[:-1].lower(), ""
         if name and name not in FILTERS:
             value, name = f"{match.group(2)}:{value}", ""
         if name:
