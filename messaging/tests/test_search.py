@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
+from django.test import override_settings
 from django.utils import timezone
 
 from chatsite.errors import InvalidInput
@@ -227,3 +228,57 @@ def test_the_index_is_kept_by_the_database(alice, send):
     if connection.vendor == "sqlite":  # the external-content index is still consistent
         with connection.cursor() as cursor:
             cursor.execute("INSERT INTO messaging_message_fts(messaging_message_fts, rank) VALUES ('integrity-check', 1)")
+
+
+# ------------------------------------------------------------------------------------- the pages
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def test_search_fragment_lists_results_and_counts_them(alice_client, alice, bob, send):
+    send(bob, "the <b>quarterly</b> report is ready")
+    response = alice_client.get("/search/", {"q": "quarter", "scope": "all"}, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'aria-label="Search results"' in html and "<mark>quarterly</mark>" in html
+    assert "1 message found" in html and 'id="search-status-all" hx-swap-oob="innerHTML"' in html
+    message = Message.objects.get(body__contains="quarterly")
+    assert f'href="/c/{message.conversation_id}/?at={message.seq}"' in html
+
+
+def test_a_bad_filter_is_a_sentence_not_an_error_page(alice_client):
+    response = alice_client.get("/search/", {"q": "report has:pdf", "scope": "all"}, **HTMX)
+    assert response.status_code == 200
+    assert "has:file, has:image or has:link" in response.content.decode()
+    page = alice_client.get("/search/", {"q": "before:someday"})
+    assert page.status_code == 200 and "needs a date like" in page.content.decode()
+
+
+def test_search_in_a_chat_one_is_not_in_is_not_found(client, bob, direct, send):
+    send(bob, "hello there")
+    eve = make_user("eve")
+    client.force_login(eve)
+    assert client.get("/search/", {"q": "hello", "conversation": direct.pk}, **HTMX).status_code == 404
+
+
+def test_the_search_page_works_without_javascript(alice_client, bob, send):
+    send(bob, "budget numbers")
+    html = alice_client.get("/search/", {"q": "budget"}).content.decode()
+    assert "<h1>Search messages</h1>" in html and "<mark>budget</mark>" in html
+
+
+@override_settings(MESSAGE_RATE_LIMIT="1000/m")
+def test_a_chat_opens_around_a_message_with_older_and_newer_pages(alice_client, alice, send, direct):
+    for i in range(1, 121):
+        send(alice, f"message number {i}")
+    html = alice_client.get(f"/c/{direct.pk}/", {"at": 40}).content.decode()
+    assert 'data-focus-seq="40"' in html
+    assert f'id="msg-{direct.pk}-15"' in html and f'id="msg-{direct.pk}-64"' in html
+    assert f'id="msg-{direct.pk}-14"' not in html and f'id="msg-{direct.pk}-65"' not in html
+    assert "?before=15" in html and "?after=64" in html
+    newer = alice_client.get(f"/c/{direct.pk}/messages/", {"after": 64}, **HTMX).content.decode()
+    assert f'id="msg-{direct.pk}-65"' in newer and "?after=114" in newer
+    last = alice_client.get(f"/c/{direct.pk}/messages/", {"after": 114}, **HTMX).content.decode()
+    assert f'id="msg-{direct.pk}-120"' in last and "load-newer" not in last
+    # A seq beyond the chat opens it as usual, at the newest messages.
+    assert 'data-focus-seq=""' in alice_client.get(f"/c/{direct.pk}/", {"at": 999}).content.decode()

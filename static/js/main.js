@@ -7,6 +7,7 @@ import * as timeline from "./timeline.js";
 import * as sidebar from "./sidebar.js";
 import * as composer from "./composer.js";
 import * as presence from "./presence.js";
+import * as search from "./search.js";
 import { pageUrls, toast } from "./util.js";
 
 const userId = Number(document.body.dataset.userId || 0);
@@ -87,6 +88,7 @@ if (userId) {
     },
   });
   presence.init({ userId, urls });
+  search.init();
   for (const [type, handler] of Object.entries(dispatch)) socket.on(type, handler);
   socket.start({ url: urls.socket, userId });
 }
