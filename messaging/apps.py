@@ -15,3 +15,10 @@ class MessagingConfig(AppConfig):
         # accounts decides who sees whose presence but knows nothing of conversations: messaging
         # answers its "do these two share a conversation?".
         policy.register_shares_conversation(selectors.shares_conversation)
+
+        from django.db.models.signals import post_migrate
+
+        from .search import ensure_sqlite_triggers
+
+        post_migrate.connect(lambda sender, using="default", **kw: ensure_sqlite_triggers(using),
+                             sender=self, weak=False, dispatch_uid="messaging-search-triggers")

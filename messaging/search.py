@@ -491,3 +491,30 @@ def search_messages(user, query: str, *, conversation_id: int | None = None, ord
         excerpt = mark_excerpt(excerpts[pk]) if excerpts.get(pk) else _plain_excerpt(message)
         results.append(SearchResult(message, labels[message.conversation_id], excerpt, rank))
     return SearchPage(parsed, results, more, order)
+
+
+def ensure_sqlite_triggers(using: str = "default", **kwargs) -> bool:
+    """After migrate (post_migrate): put back the FTS5 triggers if a migration rebuilt the message
+    table (SQLite's way of altering a column drops the table's triggers), and rebuild the index,
+    which missed whatever changed meanwhile. Returns whether anything was repaired."""
+    from importlib import import_module
+
+    from django.db import connections
+
+    db = connections[using]
+    if db.vendor != "sqlite":
+        return False
+    schema = import_module("messaging.migrations.0004_message_search")
+    with db.cursor() as cursor:
+        cursor.execute("SELECT type, name FROM sqlite_master WHERE name LIKE 'messaging_message_fts%%'")
+        names = {name for _type, name in cursor.fetchall()}
+        if "messaging_message_fts" not in names:
+            return False  # not migrated that far (or migrated back)
+        wanted = {"messaging_message_fts_insert", "messaging_message_fts_delete", "messaging_message_fts_update"}
+        if wanted <= names:
+            return False
+        for statement in schema.SQLITE_TRIGGERS:
+            cursor.execute(statement)
+        cursor.execute("INSERT INTO messaging_message_fts(messaging_message_fts) VALUES ('delete-all')")
+        cursor.execute(schema.SQLITE_FILL)
+    return True

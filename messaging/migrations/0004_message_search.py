@@ -14,10 +14,11 @@ both sides. ``messaging.search.ensure_sqlite_triggers`` puts the triggers back a
 migration rebuilds the message table (SQLite's ALTER TABLE path drops a table's triggers).
 """
 
-from django.contrib.postgres.operations import UnaccentExtension
 from django.db import migrations
 
 POSTGRES_FORWARDS = [
+    # Going back leaves the extension installed: another part of the database may use it by then.
+    "CREATE EXTENSION IF NOT EXISTS unaccent",
     "CREATE TEXT SEARCH CONFIGURATION chat_search (COPY = simple)",
     "ALTER TEXT SEARCH CONFIGURATION chat_search ALTER MAPPING FOR word, hword, hword_part WITH unaccent, simple",
     "ALTER TABLE messaging_message ADD COLUMN search_vector tsvector"
@@ -89,7 +90,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        # Does nothing on other databases (CreateExtension checks the vendor); reversed, it drops the extension.
-        UnaccentExtension(),
         migrations.RunPython(forwards, backwards, elidable=False),
     ]

@@ -282,3 +282,34 @@ def test_a_chat_opens_around_a_message_with_older_and_newer_pages(alice_client, 
     assert f'id="msg-{direct.pk}-120"' in last and "load-newer" not in last
     # A seq beyond the chat opens it as usual, at the newest messages.
     assert 'data-focus-seq=""' in alice_client.get(f"/c/{direct.pk}/", {"at": 999}).content.decode()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the FTS5 triggers are SQLite's")
+def test_the_sqlite_triggers_come_back_after_a_table_rebuild(alice, send):
+    from messaging.search import ensure_sqlite_triggers
+
+    assert not ensure_sqlite_triggers()
+    send(alice, "before the rebuild")
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER messaging_message_fts_update")
+        cursor.execute("DROP TRIGGER messaging_message_fts_insert")
+    send(alice, "while the triggers were gone")
+    assert ensure_sqlite_triggers()
+    assert bodies(search_messages(alice, "triggers")) == ["while the triggers were gone"]
+    send(alice, "after the repair")
+    assert bodies(search_messages(alice, "repair")) == ["after the repair"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan choice is PostgreSQL's")
+def test_both_postgres_plans_find_the_same(alice, bob, send, monkeypatch):
+    from messaging.search import _Postgres
+
+    for i in range(30):
+        send(alice if i % 2 else bob, f"status report {i} {'urgent' if i % 3 == 0 else ''}")
+    queries = ["report", "urgent rep", '"status report" -urgent', "report from:bob"]
+    rare = {(q, o): [r.message.pk for r in search_messages(alice, q, order=o).results]
+            for q in queries for o in ("relevance", "newest")}
+    monkeypatch.setattr(_Postgres, "_all_common", lambda self, parsed: True)
+    common = {(q, o): [r.message.pk for r in search_messages(alice, q, order=o).results]
+              for q in queries for o in ("relevance", "newest")}
+    assert rare == common and all(rare.values())
