@@ -18,7 +18,7 @@ import time as _time
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.html import escape
@@ -357,24 +357,25 @@ class _Postgres:
 
     def matches(self, messages, parsed, narrow, order, offset, limit):
         from django.contrib.postgres.search import SearchRank
-        from django.db.models import F
+        from django.db.models import BooleanField, F, Func
 
         query = self._query(parsed)
-        matching = messages.alias(vector=self._vector()).filter(vector=query)
-        if not self._all_common(parsed):
-            # Ordered by an expression, not the key: no backward walk of the key, the GIN index instead.
-            matching = matching.alias(newest=F("pk") + 0).order_by("-newest")
-            rows = list(matching.annotate(rank=SearchRank(self._vector(), query))
-                        .values_list("pk", "rank")[:CANDIDATES if order != "newest" else offset + limit])
-            if order == "newest":
-                return [(pk, 0.0, None) for pk, _rank in rows[offset:offset + limit]]
-            rows = [(pk, rank, None) for pk, rank in rows]
-            rows.sort(key=lambda row: (-row[1], -row[0]))
-            return rows[offset:offset + limit]
+        common = self._all_common(parsed)
+        if common and narrow:
+            # Common words in one chat or from one person: the rows of that chat or person (their
+            # column's index), each tested; ts_match_vq is @@ spelled as a function, which the GIN
+            # index does not serve (its lookup of a common word would cost more than all the rest).
+            matching = messages.alias(hit=Func(self._vector(), query, function="ts_match_vq",
+                                               output_field=BooleanField())).filter(hit=True)
+        else:
+            matching = messages.alias(vector=self._vector()).filter(vector=query)
+        # A rare word: ordered by an expression, not the key, so the planner takes the GIN index
+        # instead of walking the key backwards through rows that do not match.
+        matching = matching.order_by("-pk") if common else matching.alias(newest=F("pk") + 0).order_by("-newest")
+        ranked = matching.annotate(rank=SearchRank(self._vector(), query)).values_list("pk", "rank")
         if order == "newest":
-            return [(pk, 0.0, None) for pk in matching.order_by("-pk").values_list("pk", flat=True)[offset:offset + limit]]
-        rows = [(pk, rank, None) for pk, rank in matching.annotate(rank=SearchRank(self._vector(), query))
-                .order_by("-pk").values_list("pk", "rank")[:CANDIDATES]]
+            return [(pk, 0.0, None) for pk, _rank in ranked[offset:offset + limit]]
+        rows = [(pk, rank, None) for pk, rank in ranked[:CANDIDATES]]
         rows.sort(key=lambda row: (-row[1], -row[0]))
         return rows[offset:offset + limit]
 
@@ -463,6 +464,17 @@ def search_messages(user, query: str, *, conversation_id: int | None = None, ord
     not in finds nothing anyway). Raises InvalidInput for a query that cannot be used.
     """
     parsed = parse_query(query)
+    if connection.vendor != "postgresql":
+        return _search(user, parsed, conversation_id, order, offset, limit)
+    # A few hundred rows read off an index: starting parallel workers costs more than the scan
+    # (far more on a busy machine), so a search's queries run without them.
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        return _search(user, parsed, conversation_id, order, offset, limit)
+
+
+def _search(user, parsed: ParsedQuery, conversation_id, order, offset, limit) -> SearchPage:
     if order not in ("relevance", "newest"):
         order = "relevance"
     offset = max(0, min(int(offset), CANDIDATES * 10))
