@@ -39,6 +39,7 @@ def test_search_from_the_sidebar_opens_the_message_in_its_context(new_page, off_
     chat = _history(off_loop)
     page = new_page()
     sign_in(page, "ana")
+    page.wait_for_selector("body[data-socket=open]", state="attached")  # the page's scripts are running
     box = page.get_by_role("searchbox", name="Search messages")
     box.press_sequentially("golden tick")
     status = page.get_by_role("status").filter(has_text="found")
