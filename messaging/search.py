@@ -36,6 +36,12 @@ MAX_QUERY_LENGTH = 300
 MAX_TERMS = 12
 SNIPPET_WORDS = 16
 PG_CONFIG = "chat_search"  # the text search configuration made by the migration
+# What the PostgreSQL column indexes is the body with these characters mapped to control
+# characters (the migration's translate(): they separate words there, as in FTS5); the excerpt is
+# made from the same text and mapped back.
+PG_PUNCTUATION, PG_MAPPED = "<>&./:@", "\x0e\x0f\x10\x11\x12\x13\x14"
+_PG_QUERY_SPACES = str.maketrans(PG_PUNCTUATION, " " * len(PG_PUNCTUATION))
+_PG_BACK = str.maketrans(PG_MAPPED, PG_PUNCTUATION)
 # The engines mark matches with these; the text is escaped first and then the marks become <mark>
 # tags, so no HTML from the database reaches the page. The send path strips control characters
 # from message text (chatsite.text.strip_unsafe): the marks cannot come from a message.
@@ -303,8 +309,15 @@ class _Postgres:
     def _query(parsed: ParsedQuery):
         from django.contrib.postgres.search import SearchQuery
 
-        *rest, last = parsed.terms
+        # The words as the column has them: "github.com/x" is three words there.
+        terms = [Term(" ".join(t.text.translate(_PG_QUERY_SPACES).split()), t.phrase, t.negated) for t in parsed.terms]
+        terms = [t for t in terms if t.text]
+        *rest, last = terms
         parts = []
+        if not last.negated and not last.phrase and " " in last.text:
+            *words, final = last.text.split()
+            rest.append(Term(" ".join(words), phrase=True))
+            last = Term(final)
         if last.negated or last.phrase:
             rest.append(last)
         else:  # the word being typed: a prefix ('bre':* finds bread), folded by the same configuration
@@ -343,7 +356,7 @@ class _Postgres:
         positive = [t for t in parsed.terms if not t.negated]
         with connection.cursor() as cursor:
             cursor.execute("SELECT tsvector_to_array(to_tsvector(%s::regconfig, t)) FROM unnest(%s::text[]) t",
-                           [PG_CONFIG, [t.text for t in positive]])
+                           [PG_CONFIG, [t.text.translate(_PG_QUERY_SPACES) for t in positive]])
             lexemes = [row[0] for row in cursor.fetchall()]
         prefix = parsed.terms[-1] is positive[-1] and not positive[-1].phrase
         for i, words in enumerate(lexemes):
@@ -384,10 +397,15 @@ class _Postgres:
 
         if not ids:
             return {}
-        headline = SearchHeadline("body", self._query(parsed), config=PG_CONFIG, start_sel=OPEN, stop_sel=CLOSE,
+        from django.db.models import F, Func, TextField, Value
+
+        indexed = Func(F("body"), Value(PG_PUNCTUATION), Value(PG_MAPPED), function="translate",
+                       output_field=TextField())
+        headline = SearchHeadline(indexed, self._query(parsed), config=PG_CONFIG, start_sel=OPEN, stop_sel=CLOSE,
                                   max_words=SNIPPET_WORDS + 4, min_words=SNIPPET_WORDS // 2, max_fragments=2,
                                   fragment_delimiter=" … ")
-        return dict(Message.objects.filter(pk__in=ids).annotate(excerpt=headline).values_list("pk", "excerpt"))
+        rows = Message.objects.filter(pk__in=ids).annotate(excerpt=headline).values_list("pk", "excerpt")
+        return {pk: excerpt.translate(_PG_BACK) for pk, excerpt in rows}
 
 
 class _Sqlite:

@@ -21,8 +21,11 @@ POSTGRES_FORWARDS = [
     "CREATE EXTENSION IF NOT EXISTS unaccent",
     "CREATE TEXT SEARCH CONFIGURATION chat_search (COPY = simple)",
     "ALTER TEXT SEARCH CONFIGURATION chat_search ALTER MAPPING FOR word, hword, hword_part WITH unaccent, simple",
-    "ALTER TABLE messaging_message ADD COLUMN search_vector tsvector"
-    " GENERATED ALWAYS AS (to_tsvector('chat_search'::regconfig, body)) STORED",
+    # The default parser reads "<word>" as an HTML tag and "a.b/c" as one host or path, and drops
+    # or keeps them whole: mapped to control characters (which message text never holds), they
+    # separate words, as in SQLite's unicode61 (messaging.search.PG_PUNCTUATION maps them back).
+    "ALTER TABLE messaging_message ADD COLUMN search_vector tsvector GENERATED ALWAYS AS"
+    " (to_tsvector('chat_search'::regconfig, translate(body, '<>&./:@', E'\\x0e\\x0f\\x10\\x11\\x12\\x13\\x14'))) STORED",
     "CREATE INDEX messaging_message_search_vector ON messaging_message USING gin (search_vector)",
 ]
 POSTGRES_BACKWARDS = [
