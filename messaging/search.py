@@ -374,17 +374,20 @@ class _Postgres:
 
         query = self._query(parsed)
         common = self._all_common(parsed)
-        if common and narrow:
-            # Common words in one chat or from one person: the rows of that chat or person (their
-            # column's index), each tested; ts_match_vq is @@ spelled as a function, which the GIN
-            # index does not serve (its lookup of a common word would cost more than all the rest).
+        if common:
+            # Common words: the newest rows, each tested, until enough match: off the primary key
+            # backwards, or, in one chat or from one person, that column's index. ts_match_vq is @@
+            # spelled as a function, which the GIN index does not serve: left the choice, the planner
+            # takes GIN whenever it multiplies two words' frequencies into a small guess (words in
+            # one sentence come together far more often than that), and the GIN lookup of a common
+            # word then reads all of its rows.
             matching = messages.alias(hit=Func(self._vector(), query, function="ts_match_vq",
-                                               output_field=BooleanField())).filter(hit=True)
+                                               output_field=BooleanField())).filter(hit=True).order_by("-pk")
         else:
-            matching = messages.alias(vector=self._vector()).filter(vector=query)
-        # A rare word: ordered by an expression, not the key, so the planner takes the GIN index
-        # instead of walking the key backwards through rows that do not match.
-        matching = matching.order_by("-pk") if common else matching.alias(newest=F("pk") + 0).order_by("-newest")
+            # A rare word: ordered by an expression, not the key, so the planner takes the GIN index
+            # instead of walking the key backwards through rows that do not match.
+            matching = (messages.alias(vector=self._vector()).filter(vector=query)
+                        .alias(newest=F("pk") + 0).order_by("-newest"))
         ranked = matching.annotate(rank=SearchRank(self._vector(), query)).values_list("pk", "rank")
         if order == "newest":
             return [(pk, 0.0, None) for pk, _rank in ranked[offset:offset + limit]]
