@@ -404,9 +404,9 @@ class _Postgres:
 
         indexed = Func(F("body"), Value(PG_PUNCTUATION), Value(PG_MAPPED), function="translate",
                        output_field=TextField())
+        # One excerpt around the best match (fragments cut short messages off at the match).
         headline = SearchHeadline(indexed, self._query(parsed), config=PG_CONFIG, start_sel=OPEN, stop_sel=CLOSE,
-                                  max_words=SNIPPET_WORDS + 4, min_words=SNIPPET_WORDS // 2, max_fragments=2,
-                                  fragment_delimiter=" … ")
+                                  max_words=SNIPPET_WORDS + 4, min_words=SNIPPET_WORDS // 2)
         rows = Message.objects.filter(pk__in=ids).annotate(excerpt=headline).values_list("pk", "excerpt")
         return {pk: excerpt.translate(_PG_BACK) for pk, excerpt in rows}
 

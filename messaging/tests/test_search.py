@@ -99,7 +99,7 @@ def test_words_in_links_addresses_and_angle_brackets_are_words(alice, bob, send)
     assert len(bodies(search_messages(alice, "ticket"))) == 1
     assert bodies(search_messages(alice, "example")) == ["write to ana@example.org"]
     [result] = search_messages(alice, "ticket").results
-    assert "&lt;<mark>ticket</mark>" in str(result.excerpt) and "https://github.com/django" in str(result.excerpt)
+    assert "&lt;<mark>ticket</mark>" in str(result.excerpt) and "github.com/django" in str(result.excerpt)
 
 
 def test_phrases_and_exclusions(alice, bob, send):
@@ -121,8 +121,8 @@ def test_the_excerpt_marks_the_words_and_keeps_a_payload_inert(alice, bob, send)
     [result] = search_messages(alice, "script").results
     html = str(result.excerpt)
     assert "<img" not in html and "<b>" not in html and "<mark>fake" not in html
-    assert "onerror=&quot;alert(1)&quot;&gt;" in html  # the excerpt may start inside it (ts_headline)
-    assert "&lt;mark&gt;fake&lt;/mark&gt;" in html
+    # The excerpt may start after the <img (ts_headline picks its window): whatever is shown is text.
+    assert 'onerror="' not in html and "fake&lt;/mark&gt;" in html and "&lt;b&gt;bold&lt;/b&gt;" in html
     assert "<mark>script</mark>" in html
     assert html.count("<mark>") == 1
 
