@@ -161,7 +161,8 @@ def markdown(results):
 
 PAGE_LABELS = {"list": "conversation list `GET /`", "chat": "chat page `GET /c/<id>/`",
                "history": "history `GET /c/<id>/messages/?before=<seq>` (htmx)",
-               "search": "people search `GET /chats/new/?q=` (page)", "search_htmx": "people search (htmx partial)"}
+               "search": "people search `GET /chats/new/?q=` (page)", "search_htmx": "people search (htmx partial)",
+               "message_search": "message search `GET /search/?q=` (htmx partial)"}
 
 
 def pages_md(results):
@@ -323,7 +324,7 @@ def plot(results, path):
     ax.legend(fontsize=8)
 
     ax = axes[2]
-    views = ["list", "chat", "history", "search", "search_htmx"]
+    views = ["list", "chat", "history", "search", "search_htmx", "message_search"]
     configs = [c for c in ("embedded", "production") if g(results, c, "pages", "http")]
     width = 0.8 / max(1, 2 * len(configs))
     k = 0

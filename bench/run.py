@@ -372,7 +372,7 @@ class Bench:
             section["signed_in_by"] = how
             section["http"] = {}
             for view, urls in data["urls"].items():
-                htmx = view in ("history", "search_htmx")
+                htmx = view in ("history", "search_htmx", "message_search")
                 res = http_measure(proc.port, cookie, urls, a.page_requests, htmx=htmx)
                 res["queries"] = {k: v for k, v in data["queries"][view].items() if k != "sql_sample"}
                 section["http"][view] = res

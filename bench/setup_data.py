@@ -204,6 +204,9 @@ def cmd_pages(spec: dict) -> dict:
                     for i, c in enumerate(conversations[:: max(1, n_conv // 25)])],
         "search": ["/chats/new/?q=pal", "/chats/new/?q=Pal1", "/chats/new/?q=pal2"],
         "search_htmx": ["/chats/new/?q=pal", "/chats/new/?q=Pal1", "/chats/new/?q=pal2"],
+        # Message search (bench/micro_search.py measures the selector alone, with rarer words too).
+        "message_search": ["/search/?scope=all&q=bread", "/search/?scope=all&q=train+late", "/search/?scope=all&q=numb",
+                           f"/search/?scope=all&q=notes&conversation={conversations[0].pk}"],
     }
     out["owner"] = {"id": owner.pk, "username": owner.username, "password": PASSWORD, "cookie": cookie}
     out["urls"] = urls
@@ -225,7 +228,7 @@ def query_counts(user, urls: dict) -> dict:
     client.force_login(user)
     result = {}
     for name, paths in urls.items():
-        headers = {"HX-Request": "true"} if name in ("history", "search_htmx") else {}
+        headers = {"HX-Request": "true"} if name in ("history", "search_htmx", "message_search") else {}
         counts, statuses, ms = [], set(), []
         for path in paths:
             client.get(path, headers=headers)  # warm the caches (presence, templates) first

@@ -22,3 +22,10 @@ class MessagingConfig(AppConfig):
 
         account_deleted.connect(lambda sender, user_id, **kw: uploads.delete_uploads_of(user_id=user_id),
                                 dispatch_uid="messaging-account-files", weak=False)
+
+        from django.db.models.signals import post_migrate
+
+        from .search import ensure_sqlite_triggers
+
+        post_migrate.connect(lambda sender, using="default", **kw: ensure_sqlite_triggers(using),
+                             sender=self, weak=False, dispatch_uid="messaging-search-triggers")

@@ -184,6 +184,18 @@ def list_messages(conversation_id: int, *, before_seq: int | None = None, after_
     return with_reactions_and_files(list(reversed(page[:limit]))), more
 
 
+def list_messages_around(conversation_id: int, seq: int, *, limit: int = PAGE_SIZE) -> tuple[list[Message], bool, bool]:
+    """A page centred on ``seq`` (a search result opened in its chat), ascending, and whether older
+    and newer messages lie beyond it."""
+    queryset = _message_queryset(conversation_id)
+    half = limit // 2
+    older = list(queryset.filter(seq__lt=seq).order_by("-seq")[: half + 1])
+    newer = list(queryset.filter(seq__gte=seq).order_by("seq")[: limit - half + 1])
+    more_before, more_after = len(older) > half, len(newer) > limit - half
+    page = list(reversed(older[:half])) + newer[: limit - half]
+    return with_reactions_and_files(page), more_before, more_after
+
+
 def starred_ids(user, messages) -> set[int]:
     ids = [m.pk for m in messages]
     if not ids:

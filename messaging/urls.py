@@ -9,6 +9,7 @@ urlpatterns = [
     path("chats/new/", views.new_chat, name="new_chat"),
     path("chats/direct/<id:user_id>/", views.start_direct, name="start_direct"),
     path("starred/", views.starred, name="starred"),
+    path("search/", views.search, name="search_messages"),
     path("c/<id:conversation_id>/", views.conversation_detail, name="conversation"),
     path("c/<id:conversation_id>/messages/", views.message_page, name="message_page"),
     path("c/<id:conversation_id>/send/", views.send, name="send_message"),

@@ -20,6 +20,7 @@ from chatsite.s3 import is_s3
 
 from . import selectors, services, uploads
 from .html import render_conversation_entries, render_conversation_entry, render_message_item
+from .search import search_messages
 
 
 def _message_context(request, messages):
@@ -32,12 +33,18 @@ def conversation_detail(request, conversation_id: int):
     membership = selectors.get_conversation_entry(request.user, conversation_id, with_stored_bytes=True)
     conversation = membership.conversation
     unread = membership.unread_count
-    messages, more = selectors.list_messages(conversation.pk, limit=selectors.opening_page_size(unread))
+    focus_seq = _focus_seq(request, conversation)
+    more_after = False
+    if focus_seq:  # opened from a search result: the page around that message
+        messages, more, more_after = selectors.list_messages_around(conversation.pk, focus_seq)
+    else:
+        messages, more = selectors.list_messages(conversation.pk, limit=selectors.opening_page_size(unread))
     read_seq, delivered_seq = selectors.read_watermarks(conversation.pk, request.user.pk)
     members = selectors.list_member_summaries(conversation.pk) if conversation.kind != conversation.Kind.DIRECT else []
     return render(request, "messaging/conversation.html", {
-        "membership": membership, "conversation": conversation, "more_before": more,
-        "first_unread_seq": membership.last_read_seq + 1 if unread else None,
+        "membership": membership, "conversation": conversation, "more_before": more, "more_after": more_after,
+        "focus_seq": focus_seq,
+        "first_unread_seq": membership.last_read_seq + 1 if unread and not focus_seq else None,
         "blocked_ids": account_selectors.blocked_ids(request.user.pk) if conversation.is_group else (),
         "members": members, "members_json": [{k: m[k] for k in ("id", "username", "name", "joined_at")} for m in members],
         "watermarks": {m["id"]: m["read_seq"] for m in members},
@@ -63,8 +70,38 @@ def message_page(request, conversation_id: int):
     messages, more = selectors.list_messages(membership.conversation_id, before_seq=before, after_seq=after)
     return render(request, "messaging/partials/message_page.html", {
         "conversation": membership.conversation, "more_before": more and after is None,
-        **_message_context(request, messages),
+        "more_after": more and after is not None, **_message_context(request, messages),
     })
+
+
+def _focus_seq(request, conversation) -> int | None:
+    """``?at=<seq>`` of a message that exists in the chat, else None (the chat opens as usual)."""
+    seq = parse_id(request.GET.get("at", ""))
+    return seq if seq and seq <= conversation.last_seq else None
+
+
+@service_errors
+@require_GET
+def search(request):
+    """Message search: the sidebar's (all chats) and a chat header's (``conversation``), results as
+    the person types (htmx), or a page of its own without JavaScript."""
+    conversation = None
+    if request.GET.get("conversation"):
+        conversation = selectors.access_membership(request.user, request.GET["conversation"]).conversation
+    query = request.GET.get("q", "")
+    offset = min(parse_id(request.GET.get("offset", "")) or 0, 10_000)
+    error, page = "", None
+    try:
+        page = search_messages(request.user, query, conversation_id=conversation and conversation.pk,
+                               order=request.GET.get("order", "relevance"), offset=offset)
+    except InvalidInput as refused:
+        error = refused.message
+    scope = request.GET.get("scope") if request.GET.get("scope") in ("all", "chat", "page") else "page"
+    context = {"query": query, "page": page, "error": error, "conversation": conversation, "scope": scope,
+               "offset": offset, "next_offset": offset + len(page.results) if page else 0}
+    if request.htmx:
+        return render(request, "messaging/partials/search_results.html", context)
+    return render(request, "messaging/search.html", context)
 
 
 def _seq_param(request, key: str) -> int | None:

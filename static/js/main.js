@@ -10,6 +10,7 @@ import * as presence from "./presence.js";
 import * as viewer from "./viewer.js";
 import * as voice from "./voice.js";
 import * as calls from "./calls.js";
+import * as search from "./search.js";
 import { pageUrls, toast } from "./util.js";
 
 const userId = Number(document.body.dataset.userId || 0);
@@ -101,6 +102,7 @@ if (userId) {
   viewer.init();
   voice.init();
   calls.init({ userId });
+  search.init();
   for (const [type, handler] of Object.entries(dispatch)) socket.on(type, handler);
   socket.start({ url: urls.socket, userId });
 }

@@ -155,8 +155,13 @@ function place(html, seq, clientId) {
   if (clientId) socket.outbox.drop(clientId);
 }
 
+// A page opened around a search result has newer pages still to load: a live message waits for them.
+function newerToLoad() { return Boolean(list && list.querySelector(":scope > #load-newer")); }
+
 function insertMessages(messages) {
-  if (!list || !messages.length) return;
+  if (!list) return;
+  if (newerToLoad()) messages = messages.filter((m) => Number(m.seq) <= lastSeq);
+  if (!messages.length) return;
   const stick = nearBottom() || messages.some((m) => m.sender_id === myId);
   for (const m of messages) place(m.html, m.seq, m.sender_id === myId ? m.client_id : null);
   recomputeLastSeq();
@@ -386,6 +391,16 @@ export function init(options) {
   recomputeLastSeq();
   confirmed = lastSeq; // the server rendered every message up to the newest on the page
   decorate();
+  const focusSeq = Number(list.dataset.focusSeq || 0);
+  const focusItem = focusSeq && document.getElementById(`msg-${convId}-${focusSeq}`);
+  if (focusItem) {
+    // Opened at a search result: the page around it; newer pages load as the reader scrolls down,
+    // and resuming starts from the chat's newest message, which the server had when it rendered.
+    confirmed = Math.max(confirmed, Number(chat.dataset.lastSeq || 0));
+    focusItem.classList.add("highlight");
+    focusItem.setAttribute("aria-current", "true");
+    focusItem.scrollIntoView({ block: "center" });
+  }
   const firstUnread = Number(list.dataset.firstUnreadSeq || 0);
   const firstUnreadItem = firstUnread && document.getElementById(`msg-${convId}-${firstUnread}`);
   if (firstUnreadItem) {
@@ -395,7 +410,7 @@ export function init(options) {
     divider.textContent = "New messages";
     firstUnreadItem.before(divider);
     divider.scrollIntoView({ block: "start" });
-  } else {
+  } else if (!focusItem) {
     scrollToBottom();
   }
   document.addEventListener("visibilitychange", markRead);
