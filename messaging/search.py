@@ -1,5 +1,5 @@
 """Message search: one selector, ``search_messages(user, query, ...)``, over the index the database
-keeps (messaging/migrations/0004_message_search.py): PostgreSQL full-text search or SQLite FTS5.
+keeps (messaging/migrations/0006_message_search.py): PostgreSQL full-text search or SQLite FTS5.
 
 What a person may find is decided before any word is matched (``_visible``): messages of
 conversations they are a member of now, in a group only those sent since they joined, never a
@@ -537,7 +537,7 @@ def ensure_sqlite_triggers(using: str = "default", **kwargs) -> bool:
     db = connections[using]
     if db.vendor != "sqlite":
         return False
-    schema = import_module("messaging.migrations.0004_message_search")
+    schema = import_module("messaging.migrations.0006_message_search")
     with db.cursor() as cursor:
         cursor.execute("SELECT type, name FROM sqlite_master WHERE name LIKE 'messaging_message_fts%%'")
         names = {name for _type, name in cursor.fetchall()}
