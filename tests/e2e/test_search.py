@@ -68,7 +68,8 @@ def test_search_from_the_sidebar_opens_the_message_in_its_context(new_page, off_
     for _ in range(12):
         if newest.count():
             break
-        log.evaluate("(el) => { el.scrollTop = el.scrollHeight; }")
+        # The log wraps the list, which is what scrolls.
+        log.get_by_role("list").first.evaluate("(el) => { el.scrollTop = el.scrollHeight; }")
         page.wait_for_timeout(150)
     expect(newest).to_have_count(1)
     expect(page.get_by_role("button", name="Load newer messages")).to_have_count(0)
