@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import presence_reads
-from accounts.models import User
+from accounts.models import Notification, User
 from accounts.services.digests import unsubscribe_token
 
 from .html import conversation_title
@@ -28,6 +28,14 @@ def unread_summary(user: User) -> list[tuple[str, int]]:
     ]
 
 
+def missed_calls(user: User) -> list[str]:
+    """The missed calls the person has not looked at since the last digest (their notifications' text)."""
+    calls = Notification.objects.filter(recipient=user, kind=Notification.Kind.MISSED_CALL, read_at__isnull=True)
+    if user.digest_sent_at:
+        calls = calls.filter(created_at__gt=user.digest_sent_at)
+    return list(calls.order_by("created_at").values_list("text", flat=True)[:20])
+
+
 def send_digests(*, away_for: timedelta | None = None, now=None) -> int:
     """One email per person who opted in, is offline, has been away ``away_for`` and has unread
     messages they were not already told about. Returns how many were sent."""
@@ -40,12 +48,12 @@ def send_digests(*, away_for: timedelta | None = None, now=None) -> int:
     for user in candidates:
         if online[user.pk]:
             continue
-        summary = unread_summary(user)
-        if not summary:
+        summary, calls = unread_summary(user), missed_calls(user)
+        if not summary and not calls:
             continue
         total = sum(count for _, count in summary)
         context = {
-            "user": user, "summary": summary, "total": total, "site_name": settings.SITE_NAME,
+            "user": user, "summary": summary, "total": total, "missed_calls": calls, "site_name": settings.SITE_NAME,
             "site_url": settings.SITE_URL.rstrip("/"),
             "unsubscribe_url": settings.SITE_URL.rstrip("/") + reverse("digest_unsubscribe", args=[unsubscribe_token(user)]),
         }

@@ -317,3 +317,19 @@ def test_the_worker_sweeps_calls_as_a_periodic_job(settings):
     assert jobs["sweep_calls"].every_setting == "CALL_SWEEP_EVERY_MINUTES"
     settings.CALL_SWEEP_EVERY_MINUTES = 0.25
     assert jobs["sweep_calls"].every.total_seconds() == 15
+
+
+def test_a_missed_call_is_in_the_email_digest(alice, bob, direct, mailoutbox):
+    from accounts.models import User
+    from messaging.digests import send_digests
+
+    call = services.start_call(user=alice, conversation_id=direct.pk, kind="video")
+    services.expire_ringing(now=call.started_at + timedelta(seconds=60))
+    User.objects.filter(pk=bob.pk).update(last_seen=timezone.now() - timedelta(hours=3))
+
+    assert send_digests() == 1
+
+    [email] = mailoutbox
+    assert email.to == ["bob@example.com"]
+    assert "Missed calls:" in email.body
+    assert Notification.objects.get(recipient=bob, kind=Notification.Kind.MISSED_CALL).text in email.body
