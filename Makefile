@@ -56,6 +56,7 @@ bench: install
 	bash bench/setup.sh
 	$(PY) manage.py collectstatic --noinput -v0
 	ulimit -n $$(ulimit -Hn) && $(PY) bench/run.py $(BENCH_ARGS)
+	$(PY) bench/micro_upload.py --json bench/results/upload.json
 
 clean:
 	rm -rf $(VENV) staticfiles
