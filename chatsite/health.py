@@ -126,7 +126,7 @@ async def check_task_queue() -> dict:
     return await sync_to_async(read, thread_sensitive=False)()
 
 
-async def _run(name: str, check: Check, timeout: float) -> dict:
+async def run_check(name: str, check: Check, timeout: float) -> dict:
     started = time.perf_counter()
     figures = None
     try:
@@ -145,7 +145,7 @@ async def _run(name: str, check: Check, timeout: float) -> dict:
 async def readiness() -> dict:
     """Run every readiness check concurrently: ``{"status": "ok"|"fail", "checks": {...}}``."""
     timeout = settings.HEALTH_CHECK_TIMEOUT
-    results = await asyncio.gather(*(_run(name, check, timeout) for name, check in _checks.items()))
+    results = await asyncio.gather(*(run_check(name, check, timeout) for name, check in _checks.items()))
     checks = {result.pop("name"): result for result in results}
     healthy = all(result["status"] == "ok" for result in checks.values())
     return {"status": "ok" if healthy else "fail", "checks": checks}

@@ -29,7 +29,7 @@ def raise_for_unreachable_services() -> None:
     async def run() -> dict:
         checks = {"database": lambda: health.check_database(unpooled), "cache": health.check_cache,
                   "storage": health.check_storage}
-        results = await asyncio.gather(*(health._run(name, check, settings.HEALTH_CHECK_TIMEOUT)
+        results = await asyncio.gather(*(health.run_check(name, check, settings.HEALTH_CHECK_TIMEOUT)
                                          for name, check in checks.items()))
         return {result["name"]: result for result in results}
 

@@ -51,7 +51,11 @@ def _friends(user: User) -> dict:
 
 
 def _conversations(user: User) -> list[dict]:
-    memberships = Membership.objects.filter(user=user).select_related("conversation")
+    memberships = list(Membership.objects.filter(user=user).select_related("conversation"))
+    # The other person of each direct chat, in one query (their username only).
+    direct_ids = [m.conversation_id for m in memberships if not m.conversation.is_group]
+    others = dict(Membership.objects.filter(conversation_id__in=direct_ids).exclude(user=user)
+                  .values_list("conversation_id", "user__username"))
     entries = []
     for membership in memberships:
         conversation = membership.conversation
@@ -60,8 +64,7 @@ def _conversations(user: User) -> list[dict]:
         if conversation.is_group:
             entry["title"] = conversation.title
         else:
-            other = User.objects.filter(memberships__conversation=conversation).exclude(pk=user.pk).first()
-            entry["with"] = other.username if other else None
+            entry["with"] = others.get(conversation.pk)
         entries.append(entry)
     return entries
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from .models import Attachment, Message
@@ -29,15 +30,14 @@ def purge_messages(*, older_than: timedelta, conversation_id: int | None = None,
         old = old.filter(conversation_id=conversation_id)
     total = Purged()
     if dry_run:
-        files = Attachment.objects.filter(message__in=old)
-        total.messages, total.files = old.count(), files.count()
-        total.bytes = sum(files.values_list("size", flat=True))
+        files = Attachment.objects.filter(message__in=old).aggregate(count=Count("id"), size=Sum("size"))
+        total.messages, total.files, total.bytes = old.count(), files["count"], files["size"] or 0
         return total
     while ids := list(old.order_by("pk").values_list("pk", flat=True)[:BATCH]):
         with transaction.atomic():
-            files = Attachment.objects.filter(message_id__in=ids)
-            total.files += files.count()
-            total.bytes += sum(files.values_list("size", flat=True))
+            files = Attachment.objects.filter(message_id__in=ids).aggregate(count=Count("id"), size=Sum("size"))
+            total.files += files["count"]
+            total.bytes += files["size"] or 0
             # Deleting the rows deletes the files: messaging.uploads' post_delete handler, after commit.
             total.messages += Message.objects.filter(pk__in=ids).delete()[1].get("messaging.Message", 0)
         if on_batch:

@@ -135,6 +135,14 @@ def test_the_dashboard_charts_messages_and_people_per_day(boss_client):
     assert reverse("admin_dashboard") in boss_client.get(reverse("admin:index")).content.decode()
 
 
+@pytest.mark.parametrize(("asked", "days"), [("abc", 30), ("1", 7), ("99999", 366), ("-5", 30)])
+def test_the_dashboard_keeps_a_sane_period_whatever_is_asked(boss_client, asked, days):
+    page = boss_client.get(reverse("admin_dashboard"), {"days": asked})
+
+    assert page.status_code == 200
+    assert len(page.context["stats"].days) == days
+
+
 def test_the_dashboard_is_for_staff_only(alice_client):
     response = alice_client.get(reverse("admin_dashboard"))
 
