@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy
 
 from chatsite.forms import CleanCharField
 
-from .models import User
+from .models import ApiToken, User
 
 
 class SignupExtraForm(forms.Form):
@@ -96,3 +96,14 @@ class SettingsForm(forms.ModelForm):
         model = User
         fields = ["direct_messages_from", "hide_last_seen", "email_digest"]
         widgets = {"direct_messages_from": forms.RadioSelect}
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=80,
+                           help_text=gettext_lazy("What uses it, e.g. “Deploy bot” or “My phone app”."))
+    scope = forms.ChoiceField(label=gettext_lazy("Access"), choices=ApiToken.Scope.choices, initial=ApiToken.Scope.WRITE,
+                              widget=forms.RadioSelect)
+    expires_in_days = forms.TypedChoiceField(
+        label=gettext_lazy("Expires"), coerce=int, empty_value=None, initial="90", required=False,
+        choices=[("30", gettext_lazy("In 30 days")), ("90", gettext_lazy("In 90 days")),
+                 ("365", gettext_lazy("In a year")), ("", gettext_lazy("Never (until revoked)"))])

@@ -111,3 +111,35 @@ class Notification(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["recipient", "read_at", "-updated_at"])]
+
+
+class ApiToken(models.Model):
+    """A personal access token for a bot or a script (the API's Authorization: Bearer). Only a
+    hash is stored: the token is shown once, when it is made. A read token may only read."""
+
+    class Scope(models.TextChoices):
+        READ = "read", gettext_lazy("Read only")
+        WRITE = "write", gettext_lazy("Read and write")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(gettext_lazy("Name"), max_length=80)
+    scope = models.CharField(gettext_lazy("Access"), max_length=5, choices=Scope.choices, default=Scope.WRITE)
+    # SHA-256 of the whole token: tokens are 256 random bits, so a fast hash is enough (no
+    # dictionary to guess from) and lets every request find its token by one indexed lookup.
+    token_hash = models.CharField(max_length=64, unique=True)
+    # The first characters, shown on the settings page so a person can tell tokens apart.
+    prefix = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == self.Scope.WRITE

@@ -24,5 +24,7 @@ urlpatterns += [
     path("notifications/<id:notification_id>/read/", views.notification_read, name="notification_read"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications_read_all"),
     path("settings/privacy/", views.settings_page, name="settings"),
+    path("settings/api-tokens/", views.api_tokens, name="api_tokens"),
+    path("settings/api-tokens/<id:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("digest/unsubscribe/<str:token>/", views.digest_unsubscribe, name="digest_unsubscribe"),
 ]

@@ -7,12 +7,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from chatsite.errors import ServiceError
 from chatsite.files import serve_stored_file
 from chatsite.http import safe_redirect, service_errors
 
 from . import selectors, services
-from .forms import DeleteAccountForm, ProfileForm, SettingsForm
-from .services import digests
+from .forms import ApiTokenForm, DeleteAccountForm, ProfileForm, SettingsForm
+from .services import digests, tokens
 
 
 def home(request):
@@ -187,3 +188,29 @@ def digest_unsubscribe(request, token: str):
                                  hide_last_seen=user.hide_last_seen, email_digest=False)
         return render(request, "accounts/unsubscribe.html", {"done": True, "person": user})
     return render(request, "accounts/unsubscribe.html", {"person": user})
+
+
+@require_http_methods(["GET", "POST"])
+def api_tokens(request):
+    """Personal access tokens for bots and scripts: made here, shown once, revoked here."""
+    form = ApiTokenForm(request.POST or None)
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            new_token = tokens.create_api_token(user=request.user, **form.cleaned_data)
+        except ServiceError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            form = ApiTokenForm()
+    status = 400 if form.errors else 200
+    return render(request, "accounts/api_tokens.html", {
+        "form": form, "new_token": new_token, "tokens": tokens.list_api_tokens(user=request.user),
+    }, status=status)
+
+
+@service_errors
+@require_POST
+def api_token_revoke(request, token_id: int):
+    tokens.revoke_api_token(user=request.user, token_id=token_id)
+    messages.success(request, _("The token was revoked: it no longer works."))
+    return redirect("api_tokens")

@@ -30,6 +30,8 @@ class ErrorCode(StrEnum):
     FILE_REFUSED = "file_refused"  # bytes that contradict the name, an image too large in pixels, unreadable
     BUSY = "busy"  # already in a call (or the call cannot take that step in its state)
     CALL_FULL = "call_full"  # a full-mesh call has CALL_MAX_PARTICIPANTS people in it
+    UNAUTHORIZED = "unauthorized"  # an API request without a valid token (or signed-in session)
+    READ_ONLY_TOKEN = "read_only_token"  # a read-only API token asked to change something
 
 
 class ServiceError(Exception):
@@ -69,3 +71,4 @@ class NotFound(ServiceError):
 class RateLimited(ServiceError):
     status = 429
     code = ErrorCode.RATE_LIMITED
+    retry_after: int | None = None  # seconds until the limit's window ends (the API's Retry-After)

@@ -1,5 +1,6 @@
 """Helpers shared by the apps' views."""
 
+import json
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -7,6 +8,7 @@ from django.contrib import messages as flash
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
 from .errors import ServiceError
 
@@ -65,3 +67,24 @@ def htmx_only(page):
         return wrapper
 
     return decorate
+
+
+class JsonDepthMiddleware:
+    """Answers 400 to a JSON body nested so deep that parsing it exhausts Python's recursion
+    limit: allauth's app API and django-ninja parse bodies with ``json.loads`` and would answer
+    500 (the HTTP fuzzer's ``[[[[...]]]]``). Only requests that declare a JSON body pay for the
+    extra parse."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.content_type == "application/json" and request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            try:
+                json.loads(request.body or b"null")
+            except RecursionError:
+                return JsonResponse({"error": {"code": "invalid", "message": _("The JSON body is nested too deeply.")}},
+                                    status=400, headers={"X-Error-Code": "invalid"})
+            except ValueError:
+                pass  # malformed JSON: the view answers it in its own words
+        return self.get_response(request)

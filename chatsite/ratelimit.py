@@ -38,6 +38,9 @@ def _parse_rate(rate: str) -> tuple[int, int]:
 def hit(scope: str, key: object, rate: str, message: str | None = None) -> None:
     """Count one more ``scope`` action of ``key``; RateLimited (with ``message``, already translated) past the rate."""
     limit, window = parse_rate(rate)
-    bucket = int(time.time() // window)
+    now = time.time()
+    bucket = int(now // window)
     if increment(f"rl:{scope}:{key}:{bucket}", timeout=window + 1) > limit:
-        raise RateLimited(message or _("You are doing that too often. Please wait a moment."))
+        error = RateLimited(message or _("You are doing that too often. Please wait a moment."))
+        error.retry_after = max(1, int((bucket + 1) * window - now + 0.999))  # the window's end
+        raise error

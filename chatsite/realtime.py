@@ -43,6 +43,11 @@ def session_group(session_key: str) -> str:
     return f"session.{session_key}"
 
 
+def token_group(token_id: int) -> str:
+    """The sockets signed in with one API token: revoking it closes them."""
+    return f"token.{token_id}"
+
+
 def conversation_group(conversation_id: int) -> str:
     return f"conversation.{conversation_id}"
 

@@ -55,6 +55,9 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.mfa",
+    "allauth.headless",
+    "ninja",  # the HTTP API (chatsite/api.py); also serves its docs' Swagger UI files
+    "corsheaders",
     "django_tasks",
     "django_tasks_db",
     "chatsite",  # its system checks of the settings below (chatsite/checks.py)
@@ -70,7 +73,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Before CommonMiddleware, as django-cors-headers asks; it only acts on API_CORS_ORIGINS.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "chatsite.http.JsonDepthMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Sign-in is required by default; public views say so with @login_not_required.
@@ -381,6 +387,42 @@ PROTOCOL_CHECKS = False
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=2.0)
 # The ASGI server connects to the database and Redis before serving, and refuses to start without.
 STARTUP_CHECKS = env.bool("STARTUP_CHECKS", default=True)
+
+# --- HTTP API (chatsite/api.py, docs/api.md) ------------------------------------------------
+# Requests per window per token (or per signed-in app), answered 429 with Retry-After past it.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/m")
+API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=20)
+# Origins whose pages may call the API from a browser (CORS). None by default: apps, bots and
+# scripts are not browsers and need no CORS; list an origin only for a web client you host elsewhere.
+CORS_ALLOWED_ORIGINS = env.list("API_CORS_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/(api/|_allauth/)"
+
+# The app sign-in API (allauth headless): short-lived JWT access tokens, rotating refresh tokens.
+HEADLESS_CLIENTS = ("app",)
+HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"
+HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN = env.int("API_ACCESS_TOKEN_SECONDS", default=300)
+HEADLESS_JWT_REFRESH_TOKEN_EXPIRES_IN = env.int("API_REFRESH_TOKEN_SECONDS", default=30 * 86400)
+HEADLESS_SERVE_SPECIFICATION = False  # its docs page loads Redoc from a CDN; docs/api.md links allauth's spec
+
+
+def _jwt_private_key() -> str:
+    """The RSA key that signs the app API's access tokens: API_JWT_PRIVATE_KEY (PEM), else one
+    generated once and kept in var/ like SECRET_KEY (every process of one site must share it)."""
+    if key := env.str("API_JWT_PRIVATE_KEY", default="", multiline=True):
+        return key
+    key_file = VAR_DIR / "jwt_private_key.pem"
+    if not key_file.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key_file.write_bytes(pem)
+        key_file.chmod(0o600)
+    return key_file.read_text()
+
+
+HEADLESS_JWT_PRIVATE_KEY = _jwt_private_key()
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_HTTPS = env.bool("SECURE_HTTPS", default=False)

@@ -8,6 +8,7 @@ from accounts import views as account_views
 from messaging.dashboard import dashboard
 
 from . import views
+from .api import api_urls
 
 admin.site.site_header = admin.site.site_title = f"{settings.SITE_NAME} administration"
 
@@ -22,6 +23,9 @@ urlpatterns = [
     path("accounts/3rdparty/login/error/", login_not_required(social_views.login_error),
          name="socialaccount_login_error"),
     path("accounts/", include("allauth.urls")),
+    # The app sign-in API (allauth headless, JWT tokens) and the HTTP API (docs/api.md).
+    path("_allauth/", include("allauth.headless.urls")),
+    path("api/v1/", api_urls()),
     path("", include("accounts.urls")),
     path("", include("messaging.urls")),
     path("", include("groups.urls")),

@@ -37,6 +37,12 @@ PUBLIC = {
     "readyz": "the readiness probe of a load balancer or orchestrator",
 }
 
+# Whole APIs that sign their callers in themselves and answer in JSON (401, never a redirect).
+PUBLIC_FAMILIES = {
+    "headless:": "the app sign-in API (allauth headless): its own answers to signed-out calls",
+    "api-v1:": "the HTTP API: bearer tokens, 401 in JSON (chatsite/api.py marks it)",
+}
+
 
 def _signed_out_answers(client, route):
     values = sample_values(route)
@@ -49,6 +55,11 @@ def test_every_url_signed_out_is_public_by_the_list_or_sends_to_sign_in(client):
     login_path = reverse(settings.LOGIN_URL)
     wrong = []
     for route in all_routes():
+        if route.key.startswith(tuple(PUBLIC_FAMILIES)):
+            response = _signed_out_answers(client, route)
+            if not route.public or urlsplit(response.get("Location", "")).path == login_path:
+                wrong.append(f"{route.key}: an API route must answer signed-out callers itself")
+            continue
         if route.key in PUBLIC:
             if not route.public:
                 wrong.append(f"{route.key}: listed as public but not marked @login_not_required")

@@ -1,0 +1,84 @@
+"""Personal access tokens: made, listed, revoked, and checked on every API request or socket."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from chatsite.errors import InvalidInput, NotFound
+from chatsite.protocol import CLOSE_SIGNED_OUT
+from chatsite.realtime import publish_on_commit, token_group
+
+from ..models import ApiToken, User
+
+# Recognisable in logs and secret scanners; the rest is 256 random bits.
+TOKEN_PREFIX = "chat_pat_"
+# How often last_used_at is written for a token in use: often enough to tell a dead token from a
+# live one on the settings page, rarely enough that a busy bot does not write on every request.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token: ApiToken
+    secret: str  # the whole token, shown once
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def create_api_token(*, user: User, name: str, scope: str = ApiToken.Scope.WRITE,
+                     expires_in_days: int | None = None) -> NewToken:
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput(_("Give the token a name, so you can tell it from the others."), field="name")
+    if len(name) > ApiToken._meta.get_field("name").max_length:
+        raise InvalidInput(_("The name is too long."), field="name")
+    if scope not in ApiToken.Scope.values:
+        raise InvalidInput(_("Choose read only or read and write."), field="scope")
+    if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
+        raise InvalidInput(_("A token lasts from 1 to 3650 days, or until it is revoked."), field="expires_in_days")
+    if user.api_tokens.filter(revoked_at__isnull=True).count() >= settings.API_TOKENS_PER_USER:
+        raise InvalidInput(_("You have %(count)s tokens: revoke one you no longer use first.")
+                           % {"count": settings.API_TOKENS_PER_USER})
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
+    token = ApiToken.objects.create(user=user, name=name, scope=scope, token_hash=hash_token(secret),
+                                    prefix=secret[:len(TOKEN_PREFIX) + 4], expires_at=expires_at)
+    return NewToken(token=token, secret=secret)
+
+
+@transaction.atomic
+def revoke_api_token(*, user: User, token_id: int) -> None:
+    """Revoke one of the person's tokens. It stops working at once, on the API and the socket."""
+    updated = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if not updated:
+        raise NotFound(_("That token does not exist or was already revoked."))
+    publish_on_commit([token_group(token_id)], {"type": "session.ended", "close_code": CLOSE_SIGNED_OUT})
+
+
+def authenticate_api_token(secret: str) -> ApiToken | None:
+    """The live token for ``secret`` (its user loaded), or None: unknown, revoked, expired, or its
+    person deactivated."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = (ApiToken.objects.select_related("user")
+             .filter(token_hash=hash_token(secret), revoked_at__isnull=True).first())
+    now = timezone.now()
+    if token is None or not token.user.is_active or (token.expires_at and token.expires_at <= now):
+        return None
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+def list_api_tokens(*, user: User):
+    return user.api_tokens.filter(revoked_at__isnull=True).order_by("-created_at")
