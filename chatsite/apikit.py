@@ -32,4 +32,5 @@ def check_form(form) -> dict:
     if form.is_valid():
         return form.cleaned_data
     field, errors = next(iter(form.errors.items()))
-    raise InvalidInput(str(errors[0]), field=None if field == "__all__" else field)
+    first_error = str(errors[0])  # the form's own (translated) sentence
+    raise InvalidInput(first_error, field=None if field == "__all__" else field)
