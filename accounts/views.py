@@ -192,20 +192,22 @@ def digest_unsubscribe(request, token: str):
 
 @require_http_methods(["GET", "POST"])
 def api_tokens(request):
-    """Personal access tokens for bots and scripts: made here, shown once, revoked here."""
+    """Personal access tokens for bots and scripts: made here, shown once, revoked here. A made
+    token is handed to the next page view through the session (post, redirect, get), so a reload
+    neither makes a second token nor shows the secret again."""
     form = ApiTokenForm(request.POST or None)
-    new_token = None
     if request.method == "POST" and form.is_valid():
         try:
-            new_token = tokens.create_api_token(user=request.user, **form.cleaned_data)
+            made = tokens.create_api_token(user=request.user, **form.cleaned_data)
         except ServiceError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
-            form = ApiTokenForm()
-    status = 400 if form.errors else 200
+            request.session["new_api_token"] = {"name": made.token.name, "secret": made.secret}
+            return redirect("api_tokens")
     return render(request, "accounts/api_tokens.html", {
-        "form": form, "new_token": new_token, "tokens": tokens.list_api_tokens(user=request.user),
-    }, status=status)
+        "form": form, "new_token": request.session.pop("new_api_token", None) if request.method == "GET" else None,
+        "tokens": tokens.list_api_tokens(user=request.user),
+    }, status=400 if form.errors else 200)
 
 
 @service_errors
