@@ -30,6 +30,9 @@ class ErrorCode(StrEnum):
     FILE_REFUSED = "file_refused"  # bytes that contradict the name, an image too large in pixels, unreadable
     BUSY = "busy"  # already in a call (or the call cannot take that step in its state)
     CALL_FULL = "call_full"  # a full-mesh call has CALL_MAX_PARTICIPANTS people in it
+    OVER_BUDGET = "over_budget"  # the person used this month's assistant tokens (ASSISTANT_MONTHLY_TOKENS)
+    ASSISTANT_OFF = "assistant_off"  # no OPENAI_API_KEY / OPENAI_BASE_URL: the assistant is not set up
+    ASSISTANT_FAILED = "assistant_failed"  # the model's endpoint refused, failed or timed out
 
 
 class ServiceError(Exception):
