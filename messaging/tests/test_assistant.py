@@ -300,3 +300,33 @@ def test_the_assistant_chat_is_one_per_person_and_pinned(db, alice):
     membership = Membership.objects.get(conversation=first, user=alice)
     assert membership.pinned and first.kind == Conversation.Kind.ASSISTANT
     assert User.objects.filter(is_bot=True).count() <= 1
+
+
+def test_admins_see_and_reset_usage(db, client, alice):
+    admin = make_user("root1", is_staff=True, is_superuser=True)
+    row = AssistantUsage.objects.create(user=alice, month=assistant.this_month(), prompt_tokens=500,
+                                        completion_tokens=200, requests=7)
+    client.force_login(admin)
+    page = client.get("/admin/messaging/assistantusage/")
+    assert page.status_code == 200 and b"alice" in page.content and b"700" in page.content
+    done = client.post("/admin/messaging/assistantusage/", {"action": "reset_usage", "_selected_action": [row.pk]})
+    assert done.status_code == 302
+    row.refresh_from_db()
+    assert (row.prompt_tokens, row.completion_tokens, row.requests) == (0, 0, 0)
+
+
+def test_the_pages_offer_the_assistant_and_say_how_to_turn_it_on(db, settings, alice_client, alice, bob, send):
+    settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = "", None
+    opened = alice_client.get("/assistant/", follow=True)
+    assert b"An operator turns it on by setting OPENAI_API_KEY" in opened.content
+    conversation = assistant.get_or_create_assistant_conversation(user=alice)
+    assert b'href="/assistant/"' in opened.content and b"img/assistant" in opened.content
+    message = send(bob, "unread for alice")
+    page = alice_client.get(f"/c/{message.conversation_id}/")
+    assert b"Summarise unread" not in page.content  # off: nothing else changes
+    settings.OPENAI_API_KEY = "sk-test"
+    page = alice_client.get(f"/c/{message.conversation_id}/")
+    assert b"Summarise unread" in page.content
+    assert b"An operator turns it on" not in alice_client.get(f"/c/{conversation.pk}/").content
+    refused = alice_client.post(f"/c/{conversation.pk}/summarise/")  # the assistant chat itself: refused
+    assert refused.status_code == 302 and refused["Location"] != f"/c/{conversation.pk}/"
