@@ -103,9 +103,13 @@ def start_on_loop_after_commit(start: Callable[[], Any]) -> None:
         if loop is not None and loop.is_running():
             loop.call_soon_threadsafe(_start_task, start)
         else:
-            async_to_sync(start)()
+            async_to_sync(_await)(start)
 
     transaction.on_commit(committed)
+
+
+async def _await(start) -> None:
+    await start()
 
 
 def _start_task(start) -> None:

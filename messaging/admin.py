@@ -17,7 +17,7 @@ from chatsite.admin_tools import ReadOnlyAdmin
 from chatsite.errors import ServiceError
 
 from . import assistant, moderation
-from .models import Attachment, AssistantUsage, AuditEntry, Conversation, Mention, Message, Reaction, Report, Star
+from .models import AssistantUsage, Attachment, AuditEntry, Conversation, Mention, Message, Reaction, Report, Star
 
 
 @admin.register(Conversation)

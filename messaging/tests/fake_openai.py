@@ -22,11 +22,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakeOpenAI:
+    TOKENS = ("Hello", " there", "!", " How", " can", " I", " help", "?")
+
     def __init__(self):
         self.requests: list[dict] = []
         self.script: list[str] = []
         self.default = "ok"
-        self.tokens = ["Hello", " there", "!", " How", " can", " I", " help", "?"]
+        self.tokens = list(self.TOKENS)
         self.delay = 0.0
         self.slow_delay = 0.25
         self.usage = {"prompt_tokens": 42, "completion_tokens": 8, "total_tokens": 50}
@@ -53,6 +55,8 @@ class FakeOpenAI:
         self.script.clear()
         self.default = "ok"
         self.delay = 0.0
+        self.slow_delay = 0.25
+        self.tokens = list(self.TOKENS)
 
     def next_behaviour(self) -> str:
         return self.script.pop(0) if self.script else self.default

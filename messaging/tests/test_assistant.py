@@ -121,20 +121,17 @@ async def test_someone_else_cannot_stop_an_answer(fake_openai, ana):
     chat = await db(_chat)(ana)
     fake_openai.default = "slow"
     fake_openai.tokens = ["a", "b", "c"]
-    try:
-        ana_ws, _, _ = await connect(ana)
-        bo_ws, _, _ = await connect(bo)
-        await ask(ana_ws, chat.pk, "Go", "q1")
-        started = await next_of_type(ana_ws, "assistant.started")
-        await bo_ws.send_json_to({"type": "assistant.stop", "conversation": chat.pk, "stream": started["stream"]})
-        refused = await next_of_type(bo_ws, "error")
-        assert refused["code"] == "not_member"
-        _, _, finished = await until_finished(ana_ws)
-        assert finished["status"] == "done"
-        await ana_ws.disconnect()
-        await bo_ws.disconnect()
-    finally:
-        fake_openai.tokens = ["Hello", " there", "!", " How", " can", " I", " help", "?"]
+    ana_ws, _, _ = await connect(ana)
+    bo_ws, _, _ = await connect(bo)
+    await ask(ana_ws, chat.pk, "Go", "q1")
+    started = await next_of_type(ana_ws, "assistant.started")
+    await bo_ws.send_json_to({"type": "assistant.stop", "conversation": chat.pk, "stream": started["stream"]})
+    refused = await next_of_type(bo_ws, "error")
+    assert refused["code"] == "not_member"
+    _, _, finished = await until_finished(ana_ws)
+    assert finished["status"] == "done"
+    await ana_ws.disconnect()
+    await bo_ws.disconnect()
 
 
 @pytest.mark.parametrize(("behaviour", "words"), [
@@ -330,3 +327,15 @@ def test_the_pages_offer_the_assistant_and_say_how_to_turn_it_on(db, settings, a
     assert b"An operator turns it on" not in alice_client.get(f"/c/{conversation.pk}/").content
     refused = alice_client.post(f"/c/{conversation.pk}/summarise/")  # the assistant chat itself: refused
     assert refused.status_code == 302 and refused["Location"] != f"/c/{conversation.pk}/"
+
+
+def test_the_http_send_path_gets_an_answer_too(fake_openai, client, ana):
+    """The htmx POST (the site's send while the socket is down) triggers the same answer."""
+    chat = assistant.get_or_create_assistant_conversation(user=ana)
+    client.force_login(ana)
+    response = client.post(f"/c/{chat.pk}/send/", {"body": "Asked over HTTP", "client_id": "h1"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and b"Asked over HTTP" in response.content
+    # Without an event loop (the test client), the answer runs to its end before the response.
+    bodies = list(Message.objects.filter(conversation=chat).order_by("seq").values_list("body", flat=True))
+    assert bodies == ["Asked over HTTP", "Hello there! How can I help?"]
+    assert fake_openai.requests[-1]["messages"][-1]["content"] == "Asked over HTTP"
