@@ -155,7 +155,9 @@ def request_summary(*, user: User, conversation_id, after_seq=None) -> Conversat
     opened; by default their read watermark) in one chat they are a member of, summarised into
     their assistant chat. Returns that chat."""
     if not enabled():
-        raise ServiceError(_off_sentence(), code=ErrorCode.ASSISTANT_OFF)
+        raise ServiceError(_("The assistant is not set up on this site. An operator turns it on by setting "
+                             "OPENAI_API_KEY (for OpenAI) or OPENAI_BASE_URL (for a local server such as Ollama)."),
+                           code=ErrorCode.ASSISTANT_OFF)
     membership = access_membership(user, conversation_id)
     if membership.conversation.kind == Conversation.Kind.ASSISTANT:
         raise InvalidInput(_("This is already your assistant chat."))
@@ -172,11 +174,6 @@ def request_summary(*, user: User, conversation_id, after_seq=None) -> Conversat
 
     start_on_loop_after_commit(start)
     return target
-
-
-def _off_sentence() -> str:
-    return _("The assistant is not set up on this site. An operator turns it on by setting OPENAI_API_KEY "
-             "(for OpenAI) or OPENAI_BASE_URL (for a local server such as Ollama).")
 
 
 # --- preparing an answer: limits and context (a short database call) -----------------------------

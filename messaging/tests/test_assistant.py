@@ -206,10 +206,9 @@ async def test_assistant_in_a_group_sees_only_that_chats_messages(fake_openai, a
     await db(services.send_message)(user=bo, conversation_id=other.pk, body="the secret is 42")
     await db(services.send_message)(user=cy, conversation_id=group.pk, body="Where do we meet?")
     private = await db(_chat)(ana)
-    await db(services.send_message)(user=ana, conversation_id=private.pk, body="my private question")
-    fake_openai.script = ["ok"]  # (the private chat's own answer)
     ana_ws, _, _ = await connect(ana)
-    await until_finished(ana_ws)
+    await ask(ana_ws, private.pk, "my private question", "p1")
+    await until_finished(ana_ws)  # (the private chat's own answer)
     cy_ws, _, _ = await connect(cy)
     await ask(ana_ws, group.pk, "@assistant what did Cy ask?", "q1")
     text, created, finished = await until_finished(cy_ws)  # the other members see it stream and land
