@@ -253,6 +253,9 @@ async def test_summary_of_unread_uses_only_that_chat_and_needs_membership(fake_o
     await db(services.send_message)(user=bo, conversation_id=group.pk, body="We read chapter 3 on Friday")
     await db(services.send_message)(user=cy, conversation_id=group.pk, body="I'll bring tea")
     await db(services.send_message)(user=bo, conversation_id=elsewhere.pk, body="a surprise party for Ana")
+    # (A socket opened before the assistant chat existed joins it only when it hears conversation.joined,
+    # racing the first answer's events: the page the summary redirects to loads the stored answer then.)
+    await db(_chat)(ana)
     ws, _, _ = await connect(ana)
     with pytest.raises(Exception) as refused:
         await db(assistant.request_summary)(user=ana, conversation_id=elsewhere.pk)
