@@ -168,3 +168,26 @@ def s3_storage(moto_endpoint, settings, monkeypatch):
     settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}}
     settings.CONTENT_SECURITY_POLICY = admit_bucket(settings.CONTENT_SECURITY_POLICY, bucket_origins(bucket, options))
     yield default_storage
+
+
+# --- The AI assistant's endpoint, faked on 127.0.0.1 (messaging/tests/fake_openai.py) -------------
+
+@pytest.fixture(scope="session")
+def _fake_openai_server():
+    from messaging.tests.fake_openai import FakeOpenAI
+
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_openai(_fake_openai_server, settings):
+    """The fake chat-completions server, with the assistant pointed at it (settings overridden for
+    this test, the browser tests' live server included: it runs in this process)."""
+    _fake_openai_server.reset()
+    settings.OPENAI_API_KEY = "sk-test"
+    settings.OPENAI_BASE_URL = _fake_openai_server.base_url
+    settings.OPENAI_MODEL = "fake-model"
+    yield _fake_openai_server
+    _fake_openai_server.reset()

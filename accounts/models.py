@@ -24,6 +24,9 @@ class User(AbstractUser):
     email_digest = models.BooleanField(gettext_lazy("Email me a digest of unread messages when I am away"),
                                        default=True)
     digest_sent_at = models.DateTimeField(null=True, blank=True)
+    # The AI assistant's account (messaging.assistant): never signs in (inactive, no password), so it
+    # is in no people search, friend list or direct chat; its messages render like anyone's.
+    is_bot = models.BooleanField(default=False, editable=False)
 
     class Meta:
         indexes = [models.Index(fields=["email"])]

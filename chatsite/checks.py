@@ -122,6 +122,22 @@ def tasks_backend(value) -> None:
 def non_negative_number(value) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0 or value == float("inf"):
         raise ValueError(f"{value!r} is not a number of 0 or more")
+def optional_http_url(value) -> None:
+    if value is not None and (not isinstance(value, str) or not value.startswith(("http://", "https://"))
+                              or not urlsplit(value).hostname):
+        raise ValueError(f"{value!r} is not an http:// or https:// URL with a host name")
+
+
+def short_text(maximum: int) -> Callable[[Any], None]:
+    def validate(value) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{value!r} is empty")
+        if len(value) > maximum:
+            raise ValueError(f"{value!r} is longer than {maximum} characters")
+
+    return validate
+
+
 def turn_urls(value) -> None:
     """TURN_URLS: the TURN servers the credentials made from TURN_SECRET are for."""
     if not isinstance(value, list | tuple):
@@ -208,6 +224,19 @@ SETTINGS: tuple[SettingRule, ...] = (
                 "Set TURN_URLS to comma-separated turn: or turns: URLs, e.g. turn:turn.example.com:3478?transport=udp."),
     SettingRule("chatsite.E030", "TURN_TTL_SECONDS", positive_int,
                 "Set TURN_TTL_SECONDS to how long a TURN password lasts, e.g. 21600 (6 hours)."),
+    SettingRule("chatsite.E032", "ASSISTANT_RATE_LIMIT", rate,
+                'Set ASSISTANT_RATE_LIMIT to the questions one person may ask per window, e.g. "10/m".'),
+    SettingRule("chatsite.E033", "ASSISTANT_CONTEXT_TOKENS", whole_number(100),
+                "Set ASSISTANT_CONTEXT_TOKENS to the tokens of history sent with a question, at least 100 (e.g. 3000)."),
+    SettingRule("chatsite.E034", "ASSISTANT_MONTHLY_TOKENS", whole_number(0),
+                "Set ASSISTANT_MONTHLY_TOKENS to the tokens one person may use per month, e.g. 200000, or 0 for no budget."),
+    SettingRule("chatsite.E035", "ASSISTANT_TIMEOUT_SECONDS", positive_number,
+                "Set ASSISTANT_TIMEOUT_SECONDS to the seconds to wait for the endpoint, e.g. 60."),
+    SettingRule("chatsite.E036", "OPENAI_BASE_URL", optional_http_url,
+                "Set OPENAI_BASE_URL to an OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 "
+                "(Ollama), or leave it unset for OpenAI's."),
+    SettingRule("chatsite.E037", "ASSISTANT_NAME", short_text(40),
+                "Set ASSISTANT_NAME to the assistant's name as people see it, e.g. Assistant."),
 )
 
 

@@ -32,6 +32,9 @@ class ErrorCode(StrEnum):
     CALL_FULL = "call_full"  # a full-mesh call has CALL_MAX_PARTICIPANTS people in it
     UNAUTHORIZED = "unauthorized"  # an API request without a valid token (or signed-in session)
     READ_ONLY_TOKEN = "read_only_token"  # a read-only API token asked to change something
+    OVER_BUDGET = "over_budget"  # the person used this month's assistant tokens (ASSISTANT_MONTHLY_TOKENS)
+    ASSISTANT_OFF = "assistant_off"  # no OPENAI_API_KEY / OPENAI_BASE_URL: the assistant is not set up
+    ASSISTANT_FAILED = "assistant_failed"  # the model's endpoint refused, failed or timed out
 
 
 class ServiceError(Exception):

@@ -119,6 +119,12 @@ class CallMedia(Frame):
     screen: Flag
 
 
+class AssistantStop(Frame):
+    """Stop an assistant's answer (from any tab): what it wrote so far is stored."""
+    conversation: Id
+    stream: Annotated[str, Strict(), Field(min_length=1, max_length=64)]
+
+
 FRAMES: dict[str, type[Frame]] = {
     "message.send": MessageSend,
     "typing": Typing,
@@ -137,6 +143,7 @@ FRAMES: dict[str, type[Frame]] = {
     "call.answer": CallDescription,
     "call.ice": CallIce,
     "call.media": CallMedia,
+    "assistant.stop": AssistantStop,
 }
 
 
@@ -393,7 +400,40 @@ class CallMediaRelayed(_Relayed):
     screen: bool
 
 
+class AssistantStarted(Outgoing):
+    """The assistant began an answer in a conversation: the tabs open a bubble for ``stream``."""
+    type: Literal["assistant.started"]
+    conversation: Id
+    stream: str
+    name: str
+    asker_id: Id
+
+
+class MessageDelta(Outgoing):
+    """The new text of an answer being written (only what came since the last delta)."""
+    type: Literal["message.delta"]
+    conversation: Id
+    stream: str
+    text: str
+
+
+class AssistantFinished(Outgoing):
+    """The answer ended: ``done`` or ``stopped`` (stored as ``message_id``, which a
+    ``message.created`` brought just before), or ``failed`` with the sentence to show and its code
+    (``stream`` is "" when it never started: the rate limit, the budget)."""
+    type: Literal["assistant.finished"]
+    conversation: Id
+    stream: str
+    status: Literal["done", "stopped", "failed"]
+    message_id: Id | None = None
+    error: str | None = None
+    code: ErrorCode | None = None
+
+
 EVENTS: dict[str, type[Outgoing]] = {
+    "assistant.started": AssistantStarted,
+    "message.delta": MessageDelta,
+    "assistant.finished": AssistantFinished,
     "call.updated": CallUpdated,
     "call.offer": CallDescriptionRelayed,
     "call.answer": CallDescriptionRelayed,

@@ -32,6 +32,7 @@ from .ratelimit import parse_rate
 # and so does the follow-up work that should not delay them (see after_commit_and_publish).
 _outbox: ContextVar[list | None] = ContextVar("realtime_outbox", default=None)
 _follow_ups: ContextVar[list | None] = ContextVar("realtime_follow_ups", default=None)
+_loop_work: ContextVar[list | None] = ContextVar("realtime_loop_work", default=None)
 logger = logging.getLogger(__name__)
 
 
@@ -88,6 +89,49 @@ def after_commit_and_publish(work) -> None:
             work()
 
     transaction.on_commit(committed)
+
+
+def start_on_loop_after_commit(start: Callable[[], Any]) -> None:
+    """Once the transaction commits (and, for a socket, once this call's events are out), run the
+    coroutine function ``start`` as a task on the event loop: long-running work (an assistant's
+    stream) that must hold no database thread. From a socket it runs on the socket's loop; from an
+    HTTP view under ASGI, on the server's loop; with no loop at all (a command, a sync test), at
+    once to its end."""
+    def committed():
+        loop_work = _loop_work.get()
+        if loop_work is not None:
+            loop_work.append(start)
+            return
+        from asgiref.sync import SyncToAsync
+
+        loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+        if loop is not None and loop.is_running():
+            loop.call_soon_threadsafe(_start_task, start)
+        else:
+            async_to_sync(_await)(start)
+
+    transaction.on_commit(committed)
+
+
+async def _await(start) -> None:
+    await start()
+
+
+def _start_task(start) -> None:
+    task = asyncio.ensure_future(start())
+    _running.add(task)
+    task.add_done_callback(_follow_up_done)
+
+
+async def publish_async(groups: Iterable[str], event: dict) -> None:
+    """Publish from the event loop, at once (work that runs there, outside any transaction)."""
+    if settings.PROTOCOL_CHECKS:
+        from . import protocol
+
+        protocol.enforce("event", protocol.check_layer_event, event)
+    layer = get_channel_layer()
+    if layer is not None:
+        await _send_all(layer, [(list(groups), event)])
 
 
 def publish_now(groups: Iterable[str], event: dict) -> None:
@@ -167,7 +211,7 @@ async def call_service(service, /, **kwargs):
     transaction committed); then the failure is raised to the caller. Follow-up work
     (after_commit_and_publish) is started after the events and not awaited.
     """
-    result, error, outbox, follow_ups = await in_database_thread(_collecting, service, kwargs)
+    result, error, outbox, follow_ups, loop_work = await in_database_thread(_collecting, service, kwargs)
     if outbox:
         layer = get_channel_layer()
         if layer is not None:
@@ -176,21 +220,24 @@ async def call_service(service, /, **kwargs):
         task = asyncio.ensure_future(call_service(_run_all, work=follow_ups))
         _running.add(task)
         task.add_done_callback(_follow_up_done)
+    for start in loop_work:
+        _start_task(start)
     if error is not None:
         raise error
     return result
 
 
 def _collecting(service, kwargs):
-    outbox, follow_ups = [], []
-    tokens = _outbox.set(outbox), _follow_ups.set(follow_ups)
+    outbox, follow_ups, loop_work = [], [], []
+    tokens = _outbox.set(outbox), _follow_ups.set(follow_ups), _loop_work.set(loop_work)
     try:
-        return service(**kwargs), None, outbox, follow_ups
+        return service(**kwargs), None, outbox, follow_ups, loop_work
     except Exception as error:  # re-raised by call_service, once the committed events are out
-        return None, error, outbox, follow_ups
+        return None, error, outbox, follow_ups, loop_work
     finally:
         _outbox.reset(tokens[0])
         _follow_ups.reset(tokens[1])
+        _loop_work.reset(tokens[2])
 
 
 def _run_all(*, work) -> None:

@@ -206,7 +206,7 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_USERNAME_MIN_LENGTH = 3
-ACCOUNT_USERNAME_BLACKLIST = ["admin", "root", "system", "support", "all", "here", "everyone"]
+ACCOUNT_USERNAME_BLACKLIST = ["admin", "root", "system", "support", "all", "here", "everyone", "assistant"]
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_FORMS = {"login": "accounts.entrance_forms.LoginForm"}
@@ -346,6 +346,17 @@ TASKS_ON_COMMIT = True
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
+# The assistant (messaging/assistant.py): on when OPENAI_API_KEY or OPENAI_BASE_URL is set.
+ASSISTANT_NAME = env.str("ASSISTANT_NAME", default="Assistant")
+_ASSISTANT_PROMPT = "You are a helpful assistant inside a chat site. Answer briefly and clearly; use Markdown sparingly."
+ASSISTANT_SYSTEM_PROMPT = env.str("ASSISTANT_SYSTEM_PROMPT", default=_ASSISTANT_PROMPT)
+# Tokens of chat history sent with each question (counted as about four characters a token).
+ASSISTANT_CONTEXT_TOKENS = env.int("ASSISTANT_CONTEXT_TOKENS", default=3000)
+ASSISTANT_RATE_LIMIT = env.str("ASSISTANT_RATE_LIMIT", default="10/m")
+# Tokens (prompt + answer) one person may use per calendar month; 0: no budget.
+ASSISTANT_MONTHLY_TOKENS = env.int("ASSISTANT_MONTHLY_TOKENS", default=200000)
+# Seconds without a byte from the endpoint before the answer is given up.
+ASSISTANT_TIMEOUT_SECONDS = env.float("ASSISTANT_TIMEOUT_SECONDS", default=60.0)
 # No STUN/TURN by default: a self-hosted site should not call out to third parties unasked.
 ICE_SERVERS = env.json("ICE_SERVERS", default=[])
 # Calls: seconds a call rings before it counts as missed; people in one full-mesh call; seconds a

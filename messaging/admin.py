@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy
 from chatsite.admin_tools import ReadOnlyAdmin
 from chatsite.errors import ServiceError
 
-from . import moderation
-from .models import Attachment, AuditEntry, Conversation, Mention, Message, Reaction, Report, Star
+from . import assistant, moderation
+from .models import AssistantUsage, Attachment, AuditEntry, Conversation, Mention, Message, Reaction, Report, Star
 
 
 @admin.register(Conversation)
@@ -139,3 +139,28 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_filter = ("action", "created_at")
     search_fields = ("actor__username", "target_user__username")
     date_hierarchy = "created_at"
+
+
+@admin.register(AssistantUsage)
+class AssistantUsageAdmin(ReadOnlyAdmin):
+    """What each person's assistant questions cost per month; "Reset" lets them ask again at once."""
+
+    list_display = ("user", "month", "requests", "prompt_tokens", "completion_tokens", "total", "updated_at")
+    list_select_related = ("user",)
+    list_filter = ("month",)
+    search_fields = ("user__username", "user__email")
+    ordering = ("-month", "user__username")
+    actions = ["reset_usage"]
+
+    @admin.display(description=gettext_lazy("Tokens"))
+    def total(self, usage) -> int:
+        return usage.total_tokens
+
+    @admin.action(description=gettext_lazy("Reset the selected usage to zero"), permissions=["reset"])
+    def reset_usage(self, request, queryset):
+        count = assistant.reset_usage(usage_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, gettext_lazy("Usage reset for %(count)s row(s).") % {"count": count},
+                          messages.SUCCESS)
+
+    def has_reset_permission(self, request):
+        return request.user.is_superuser or request.user.has_perm("messaging.change_assistantusage")

@@ -5,11 +5,13 @@ commits are published when it returns, and the dict it returns is sent back to t
 """
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from chatsite import protocol
+from chatsite.errors import ErrorCode, NotFound
 from chatsite.realtime import Socket, frame, on_socket_close, on_socket_open
 
-from . import selectors, services
+from . import assistant, selectors, services
 from .events import render_message
 
 RESUME_PAGE = 200  # messages per history frame; the tab asks again while ``more``
@@ -61,6 +63,14 @@ def resume(*, socket: Socket, frame: protocol.Resume) -> dict:
     if membership.conversation.is_group:
         reply["members"] = selectors.list_member_summaries(membership.conversation_id)
     return reply
+
+
+@frame("assistant.stop", rate="10/10s", database=False)
+async def stop_answer(*, socket: Socket, frame: protocol.AssistantStop) -> None:
+    """Stop an answer being written (any tab of the person who asked): on the event loop, no database."""
+    if frame.conversation not in socket.conversation_ids:
+        raise NotFound(_("That conversation does not exist or you are not a member of it."), code=ErrorCode.NOT_MEMBER)
+    await assistant.request_stop(user_id=socket.user.pk, conversation_id=frame.conversation, stream=frame.stream)
 
 
 @on_socket_close

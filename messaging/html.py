@@ -17,6 +17,7 @@ from functools import cache
 from html import escape
 
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -153,6 +154,11 @@ def _avatar(image_url: str, fallback: str) -> str:
     return f'<span class="avatar avatar-md" aria-hidden="true">{inner}</span>'
 
 
+@cache
+def _assistant_avatar() -> str:
+    return static("img/assistant.svg")
+
+
 def _person_avatar(person, status: str, words: dict[str, str]) -> str:
     image = (_url_pattern("avatar").format(person.pk) + f"?v={person.avatar.name[8:16]}") if person.avatar else ""
     return (f'<span class="avatar-wrap">{_avatar(image, person.initials)}'
@@ -180,6 +186,8 @@ def render_conversation_entry(entry, *, viewer_id: int, active_id: int | None = 
     classes = "conversation-entry" + (" has-unread" if unread else "") + (" is-muted" if entry.muted else "")
     if entry.counterpart:
         avatar = _person_avatar(entry.counterpart, entry.counterpart_status or "offline", words)
+    elif conversation.kind == conversation.Kind.ASSISTANT:
+        avatar = _avatar(_assistant_avatar(), "AI")
     else:
         image = (_url_pattern("group_avatar").format(pk) + f"?v={conversation.avatar.name[20:28]}"
                  if conversation.avatar else "")

@@ -309,3 +309,28 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class AssistantUsage(models.Model):
+    """What one person's assistant requests cost in one calendar month (UTC): tokens from the API's
+    ``usage``, or counted from the text when the endpoint gives none. The monthly budget
+    (ASSISTANT_MONTHLY_TOKENS) is checked against it; admins reset it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text=gettext_lazy("The first day of the month."))
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "month"], name="one_usage_row_per_user_month")]
+        verbose_name = gettext_lazy("assistant usage")
+        verbose_name_plural = gettext_lazy("assistant usage")
+
+    def __str__(self):
+        return f"{self.user} {self.month:%Y-%m}"
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens

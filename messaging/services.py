@@ -20,7 +20,7 @@ from chatsite.ids import parse_id, require_id
 from chatsite.realtime import after_commit_and_publish, conversation_group, publish_on_commit, user_group
 from chatsite.text import clean_text
 
-from . import events, store, uploads
+from . import assistant, events, store, uploads
 from .models import Attachment, Conversation, Membership, Mention, Message, Reaction, Star
 from .rendering import find_mentions, render_message_html
 from .selectors import access_membership, access_message, list_conversation_ids
@@ -170,6 +170,8 @@ def _store_sent_message(user: User, conversation_id: int | None, body: str, clie
         reply_to=reply_to, mention_ids=mentioned.ids_attribute, attachments=attachments,
     )
     _store_mentions(message, mentioned)
+    # An assistant chat, or "@assistant": the answer streams on the event loop after the commit.
+    assistant.consider_message(message=message, conversation=conversation, user=user)
     # Notifications are written after the commit, outside the seq lock, and (on a socket) after
     # the message went out: neither the lock nor the delivery waits for them.
     after_commit_and_publish(lambda: _notify(message, mentioned))

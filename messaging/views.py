@@ -18,7 +18,7 @@ from chatsite.http import htmx_only, service_errors
 from chatsite.ids import parse_id
 from chatsite.s3 import is_s3
 
-from . import selectors, services, uploads
+from . import assistant, selectors, services, uploads
 from .html import render_conversation_entries, render_conversation_entry, render_message_item
 from .search import search_messages
 
@@ -52,6 +52,7 @@ def conversation_detail(request, conversation_id: int):
         "upload": {"max_bytes": settings.UPLOAD_MAX_BYTES, "max_files": settings.UPLOAD_MAX_FILES,
                    "quota_left": max(settings.UPLOAD_QUOTA_BYTES - (membership.stored_bytes or 0), 0)},
         "direct_upload": is_s3(default_storage),
+        "assistant_enabled": assistant.enabled(),
         **_message_context(request, messages),
     })
 
@@ -347,3 +348,20 @@ def gallery(request, conversation_id: int):
 
 GALLERY_TABS = [("media", _lazy("Media")), ("files", _lazy("Files")), ("links", _lazy("Links")),
                 ("starred", _lazy("Starred"))]
+
+
+@service_errors
+@require_GET
+def assistant_chat(request):
+    """The person's chat with the assistant, created (pinned) on first visit."""
+    conversation = assistant.get_or_create_assistant_conversation(user=request.user)
+    return redirect("conversation", conversation_id=conversation.pk)
+
+
+@service_errors
+@require_POST
+def summarise(request, conversation_id: int):
+    """"Summarise unread": the summary is written into the person's assistant chat, which opens."""
+    target = assistant.request_summary(user=request.user, conversation_id=conversation_id,
+                                       after_seq=request.POST.get("after_seq"))
+    return redirect("conversation", conversation_id=target.pk)

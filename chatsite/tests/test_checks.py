@@ -74,6 +74,14 @@ def test_the_defaults_pass():
     ("TASKS_PRUNE_AFTER_DAYS", 0, "chatsite.E015"),
     ("TASKS_PRUNE_EVERY_MINUTES", -1, "chatsite.E016"),
     ("DIGEST_EVERY_MINUTES", "hourly", "chatsite.E017"),
+    ("ASSISTANT_RATE_LIMIT", "ten a minute", "chatsite.E032"),
+    ("ASSISTANT_CONTEXT_TOKENS", 10, "chatsite.E033"),
+    ("ASSISTANT_MONTHLY_TOKENS", -1, "chatsite.E034"),
+    ("ASSISTANT_TIMEOUT_SECONDS", 0, "chatsite.E035"),
+    ("OPENAI_BASE_URL", "localhost:11434", "chatsite.E036"),
+    ("OPENAI_BASE_URL", "http://", "chatsite.E036"),
+    ("ASSISTANT_NAME", " ", "chatsite.E037"),
+    ("ASSISTANT_NAME", "x" * 41, "chatsite.E037"),
 ])
 def test_each_bad_setting_gives_its_error(setting, value, error_id):
     with override_settings(**{setting: value}):
@@ -92,6 +100,9 @@ def test_each_bad_setting_gives_its_error(setting, value, error_id):
     ("SITE_URL", "http://127.0.0.1:8000"),
     ("MESSAGE_RATE_LIMIT", "1/h"),
     ("SOCKET_DATABASE_THREADS", 1),
+    ("OPENAI_BASE_URL", None),
+    ("OPENAI_BASE_URL", "http://localhost:11434/v1"),
+    ("ASSISTANT_MONTHLY_TOKENS", 0),
 ])
 def test_good_values_pass(setting, value):
     with override_settings(**{setting: value}):

@@ -45,6 +45,8 @@ FRAMES = {
     "call.answer": [("call", "int", True), ("to", "int", True), ("sdp", "text", True)],
     "call.ice": [("call", "int", True), ("to", "int", True), ("candidate", "text", True)],
     "call.media": [("call", "int", True), ("audio", "bool", True), ("video", "bool", True), ("screen", "bool", True)],
+    # messaging/assistant.py (on the event loop)
+    "assistant.stop": [("conversation", "int", True), ("stream", "text", True)],
 }
 
 # Raw JSON literals where an integer goes: each must be refused with an error frame.

@@ -11,6 +11,7 @@ import * as viewer from "./viewer.js";
 import * as voice from "./voice.js";
 import * as calls from "./calls.js";
 import * as search from "./search.js";
+import * as assistant from "./assistant.js";
 import { pageUrls, toast } from "./util.js";
 
 const userId = Number(document.body.dataset.userId || 0);
@@ -103,6 +104,7 @@ if (userId) {
   voice.init();
   calls.init({ userId });
   search.init();
+  assistant.init({ userId });
   for (const [type, handler] of Object.entries(dispatch)) socket.on(type, handler);
   socket.start({ url: urls.socket, userId });
 }
