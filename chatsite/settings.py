@@ -460,6 +460,9 @@ CONTENT_SECURITY_POLICY = {
         "media-src": [SELF, "blob:"],
         "connect-src": [SELF],
         "font-src": [SELF],
+        # The service worker (/sw.js) and the web app manifest (chatsite/pwa.py).
+        "worker-src": [SELF],
+        "manifest-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
         "frame-ancestors": [NONE],
