@@ -193,3 +193,17 @@ def test_conversation_detail_lists_members_and_what_they_read(api_as, alice, bob
     detail = api_as(alice).get(f"/conversations/{direct.pk}").json()
     assert {m["username"]: m["read_seq"] for m in detail["members"]} == {"alice": 1, "bob": 1}
     assert detail["others_read_seq"] == 1
+
+
+def test_on_s3_a_download_is_a_redirect_to_a_short_lived_url(s3_storage, api_as, alice, bob, direct):
+    import requests
+
+    api = api_as(alice)
+    upload = api.post("/uploads", files={"file": SimpleUploadedFile("notes.txt", b"private notes", "text/plain")})
+    assert upload.status_code == 201, upload.content
+    sent = api.post(f"/conversations/{direct.pk}/messages", {"attachment_ids": [upload.json()["id"]]}).json()
+    response = api_as(bob).get(sent["attachments"][0]["url"])
+    assert response.status_code == 302 and response["Cache-Control"] == "private, no-store"
+    assert "X-Amz-Expires=300" in response["Location"]
+    assert requests.get(response["Location"], timeout=10).content == b"private notes"
+    assert api_as(make_user("eve")).get(sent["attachments"][0]["url"]).status_code == 404
