@@ -127,8 +127,10 @@ class SendIn(Schema):
     body: str = ""
     client_id: str = Field("", description="Any printable ASCII up to 64 characters, unique per message "
                                            "you send: a retry with the same id returns the stored message (200).")
-    reply_to_id: int | None = None
-    attachment_ids: list[int] = Field([], description="Your uploads (POST /uploads) this message claims")
+    reply_to: int | None = Field(None, description="The id of the message this one answers")
+    # The names of the socket's message.send frame, so a refusal's ``field`` is the same on both.
+    attachments: list[int] = Field([], description="Ids of your uploads (POST /uploads) this message claims; "
+                                                   "then ``body`` is an optional caption")
 
 
 class EditIn(Schema):
@@ -265,8 +267,8 @@ def list_messages(request, conversation_id: int, before: int | None = Query(None
                          "``client_id`` was sent already (a retry stores nothing twice).")
 def send_message(request, conversation_id: int, data: SendIn):
     result = services.send_message(user=request.user, conversation_id=conversation_id, body=data.body,
-                                   client_id=data.client_id, reply_to_id=data.reply_to_id,
-                                   attachment_ids=data.attachment_ids)
+                                   client_id=data.client_id, reply_to_id=data.reply_to,
+                                   attachment_ids=data.attachments)
     return Status(201 if result.created else 200, one_message_out(request.user, result.message))
 
 
@@ -326,7 +328,7 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
 @file_router.post("/uploads", response={201: AttachmentOut, 413: ERRORS[400], **ERRORS}, openapi_extra=UPLOAD_BODY,
                   summary="Upload a file",
                   description="Multipart ``file``. The same checks as the site (size, quota, type sniffed from the "
-                              "bytes, images re-encoded without metadata). Send the id in ``attachment_ids`` "
+                              "bytes, images re-encoded without metadata). Send the id in ``attachments`` "
                               "to claim it; uploads no message claims are removed after a while.")
 def upload(request):
     limit = file_transport.install_size_limit(request)

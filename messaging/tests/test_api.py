@@ -99,7 +99,7 @@ def test_send_refusals_say_what_and_which_field(api_as, alice, direct, settings)
 
 def test_a_reply_names_the_message_it_answers(api_as, alice, bob, direct, send):
     asked = send(bob, "lunch?")
-    reply = api_as(alice).post(f"/conversations/{direct.pk}/messages", {"body": "yes", "reply_to_id": asked.pk})
+    reply = api_as(alice).post(f"/conversations/{direct.pk}/messages", {"body": "yes", "reply_to": asked.pk})
     assert reply.status_code == 201
     assert reply.json()["reply_to"] == {"id": asked.pk, "seq": asked.seq, "sender_id": bob.pk, "preview": "lunch?"}
 
@@ -155,7 +155,7 @@ def test_upload_then_send_claims_it_and_members_download_it(api_as, alice, bob, 
     assert uploaded.status_code == 201, uploaded.content
     upload = uploaded.json()
     assert upload["kind"] == "image" and upload["content_type"] == "image/png" and upload["url"] is None
-    sent = api.post(f"/conversations/{direct.pk}/messages", {"attachment_ids": [upload["id"]], "client_id": "f1"})
+    sent = api.post(f"/conversations/{direct.pk}/messages", {"attachments": [upload["id"]], "client_id": "f1"})
     assert sent.status_code == 201 and sent.json()["kind"] == "image"
     [attachment] = sent.json()["attachments"]
     assert attachment["id"] == upload["id"] and attachment["url"] == f"/api/v1/attachments/{upload['id']}"
@@ -182,8 +182,8 @@ def test_upload_refusals_are_the_sites(api_as, alice, settings):
 
 def test_someone_elses_upload_cannot_be_claimed(api_as, alice, bob, direct):
     bobs = api_as(bob).post("/uploads", files={"file": SimpleUploadedFile("a.txt", b"hello", "text/plain")}).json()
-    refused = api_as(alice).post(f"/conversations/{direct.pk}/messages", {"attachment_ids": [bobs["id"]]})
-    assert refused.status_code in (400, 404)
+    refused = api_as(alice).post(f"/conversations/{direct.pk}/messages", {"attachments": [bobs["id"]]})
+    assert refused.status_code == 404 and refused.json()["error"]["field"] == "attachments"
     assert Attachment.objects.get(pk=bobs["id"]).message_id is None
 
 
@@ -201,7 +201,7 @@ def test_on_s3_a_download_is_a_redirect_to_a_short_lived_url(s3_storage, api_as,
     api = api_as(alice)
     upload = api.post("/uploads", files={"file": SimpleUploadedFile("notes.txt", b"private notes", "text/plain")})
     assert upload.status_code == 201, upload.content
-    sent = api.post(f"/conversations/{direct.pk}/messages", {"attachment_ids": [upload.json()["id"]]}).json()
+    sent = api.post(f"/conversations/{direct.pk}/messages", {"attachments": [upload.json()["id"]]}).json()
     response = api_as(bob).get(sent["attachments"][0]["url"])
     assert response.status_code == 302 and response["Cache-Control"] == "private, no-store"
     assert "X-Amz-Expires=300" in response["Location"]
