@@ -63,11 +63,11 @@ def main():
 
     call_command("migrate", verbosity=0)
     settings.ALLOWED_HOSTS = ["*"]
-    me = User.objects.create_user(username=f"me{uuid.uuid4().hex[:6]}", email="me@api.example", password="x",
+    me = User.objects.create_user(username=f"me{uuid.uuid4().hex[:6]}", email="me@api.example", password=None,
                                   first_name="Me")
     chats = []
     for i in range(100):
-        other = User.objects.create_user(username=f"{me.username}o{i}", email=f"o{i}@api.example", password="x")
+        other = User.objects.create_user(username=f"{me.username}o{i}", email=f"o{i}@api.example", password=None)
         chat = services.get_or_create_direct_conversation(user=me, other_id=other.pk)
         chats.append((chat, other))
         for j in range(3):
