@@ -21,6 +21,22 @@ class GroupIn(Schema):
     member_ids: list[int] = Field([], description="People added at once (the same rules as adding them later)")
 
 
+Policy = Literal["everyone", "admins"]
+
+
+class GroupSettingsIn(Schema):
+    """Only the fields sent change."""
+    title: str | None = None
+    description: str | None = None
+    post_policy: Policy | None = Field(None, description="Who may post")
+    invite_policy: Policy | None = Field(None, description="Who may invite")
+    mention_all_policy: Policy | None = Field(None, description="Who may mention @all")
+
+
+class OwnerIn(Schema):
+    user_id: int
+
+
 class MemberOut(Schema):
     user: PersonOut
     role: str  # owner | admin | member
@@ -32,7 +48,7 @@ class AddMembersIn(Schema):
 
 
 class RoleIn(Schema):
-    role: Literal["admin", "member"] = Field(..., description="Ownership moves only when the owner leaves")
+    role: Literal["admin", "member"] = Field(..., description="Ownership moves with POST /groups/{id}/owner")
 
 
 class LeaveIn(Schema):
@@ -73,6 +89,31 @@ def create_group(request, data: GroupIn):
     group = services.create_group(user=request.user, title=data.title, description=data.description,
                                   member_ids=data.member_ids)
     return Status(201, conversation_detail_out(request.user, group.pk))
+
+
+@router.patch("/groups/{conversation_id}", response=responses(ConversationDetailOut),
+              summary="Change a group's settings (admins)")
+def update_group(request, conversation_id: int, changes: GroupSettingsIn):
+    group = selectors.access_group_membership(request.user, conversation_id).conversation
+    services.update_group(user=request.user, conversation_id=group.pk,
+                          title=group.title if changes.title is None else changes.title,
+                          description=group.description if changes.description is None else changes.description,
+                          post_policy=changes.post_policy, invite_policy=changes.invite_policy,
+                          mention_all_policy=changes.mention_all_policy)
+    return conversation_detail_out(request.user, group.pk)
+
+
+@router.delete("/groups/{conversation_id}", response={204: None, **ERRORS}, summary="Delete a group (its owner)")
+def delete_group(request, conversation_id: int):
+    services.delete_group(user=request.user, conversation_id=conversation_id)
+    return Status(204, None)
+
+
+@router.post("/groups/{conversation_id}/owner", response={204: None, **ERRORS},
+             summary="Hand the group to another member (its owner)", description="The owner becomes an admin.")
+def transfer_ownership(request, conversation_id: int, data: OwnerIn):
+    services.transfer_ownership(user=request.user, conversation_id=conversation_id, member_id=data.user_id)
+    return Status(204, None)
 
 
 @router.get("/groups/{conversation_id}/members", response=responses(list[MemberOut]), summary="A group's members",
@@ -140,3 +181,9 @@ def accept(request, invitation_id: int):
 @router.post("/invitations/{invitation_id}/decline", response=responses(InvitationOut), summary="Decline an invitation")
 def decline(request, invitation_id: int):
     return invitation_out(services.respond_to_invitation(user=request.user, invitation_id=invitation_id, accept=False))
+
+
+@router.post("/invitations/{invitation_id}/revoke", response=responses(InvitationOut),
+             summary="Revoke an invitation (who sent it, or an admin)")
+def revoke(request, invitation_id: int):
+    return invitation_out(services.revoke_invitation(user=request.user, invitation_id=invitation_id))

@@ -95,3 +95,39 @@ def test_a_member_invites_only_when_the_group_allows_it(api_as, crew):
 def test_a_direct_chat_is_not_a_group(api_as, alice, direct):
     refused = api_as(alice).get(f"/groups/{direct.pk}/members")
     assert refused.status_code == 404
+
+
+def test_admins_change_the_settings_and_only_what_is_sent(api_as, crew):
+    group = crew["group"]
+    changed = api_as(crew["admin"]).patch(f"/groups/{group.pk}", {"description": "Our crew", "post_policy": "admins"})
+    assert changed.status_code == 200 and changed.json()["title"] == "Crew"
+    group.refresh_from_db()
+    assert (group.title, group.description, group.post_policy) == ("Crew", "Our crew", "admins")
+    # The group's own rule then holds over the API too.
+    refused = api_as(crew["member"]).post(f"/conversations/{group.pk}/messages", {"body": "hi"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    assert api_as(crew["member"]).patch(f"/groups/{group.pk}", {"title": "Mine"}).status_code == 403
+    bad = api_as(crew["admin"]).patch(f"/groups/{group.pk}", {"invite_policy": "nobody"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "invite_policy"
+
+
+def test_only_the_owner_hands_over_or_deletes_the_group(api_as, crew):
+    group = crew["group"]
+    assert api_as(crew["admin"]).post(f"/groups/{group.pk}/owner", {"user_id": crew["member"].pk}).status_code == 403
+    assert api_as(crew["admin"]).delete(f"/groups/{group.pk}").status_code == 403
+    assert api_as(crew["owner"]).post(f"/groups/{group.pk}/owner", {"user_id": crew["member"].pk}).status_code == 204
+    roles = dict(Membership.objects.filter(conversation=group).values_list("user__username", "role"))
+    assert roles == {"olga": "admin", "adam": "admin", "mia": "owner"}
+    assert api_as(crew["member"]).delete(f"/groups/{group.pk}").status_code == 204
+    assert not Conversation.objects.filter(pk=group.pk).exists()
+
+
+def test_an_invitation_is_revoked_by_its_sender_or_an_admin(api_as, crew):
+    group = crew["group"]
+    Conversation.objects.filter(pk=group.pk).update(invite_policy="everyone")
+    invitation = api_as(crew["member"]).post(f"/groups/{group.pk}/invitations",
+                                             {"user_id": crew["outsider"].pk}).json()
+    assert api_as(crew["outsider"]).post(f"/invitations/{invitation['id']}/revoke").status_code == 404
+    revoked = api_as(crew["admin"]).post(f"/invitations/{invitation['id']}/revoke")
+    assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
+    assert api_as(crew["outsider"]).get("/invitations").json() == []
