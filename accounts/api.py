@@ -1,19 +1,21 @@
-"""The API's people endpoints: the caller, profiles, people search, friends, blocks, notifications.
-Thin: services and selectors do the work."""
+"""The API's people endpoints: the caller, profiles, people search, friends, blocks, notifications,
+personal access tokens. Thin: services and selectors do the work."""
 
 from datetime import datetime
 from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from ninja import File, Query, Router, Schema, Status, UploadedFile
+from django.utils.translation import gettext as _
+from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 
 from chatsite.apikit import ERRORS, check_form, responses
-from chatsite.errors import InvalidInput
+from chatsite.errors import InvalidInput, NotAllowed
 from chatsite.ids import parse_id
 
 from . import selectors, services
-from .forms import ProfileForm
+from .forms import ApiTokenForm, ProfileForm
+from .services import tokens
 
 router = Router(tags=["me"])
 
@@ -263,4 +265,63 @@ def notification_read(request, notification_id: int):
 @notification_router.post("/notifications/read-all", response={204: None, **ERRORS}, summary="Mark all read")
 def notifications_read_all(request):
     services.mark_all_notifications_read(user=request.user)
+    return Status(204, None)
+
+
+# --- personal access tokens ---------------------------------------------------------------------
+
+token_router = Router(tags=["tokens"])
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    scope: str  # read | write
+    prefix: str  # the token's first characters, to tell tokens apart
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+
+
+class NewTokenOut(TokenOut):
+    token: str  # the whole token: shown this once, never again
+
+
+class TokenIn(Schema):
+    name: str
+    scope: Literal["read", "write"] = "write"
+    expires_in_days: Literal[30, 90, 365] | None = Field(90, description="None: until revoked")
+
+
+def token_out(token) -> dict:
+    return {"id": token.pk, "name": token.name, "scope": token.scope, "prefix": token.prefix,
+            "created_at": token.created_at, "last_used_at": token.last_used_at, "expires_at": token.expires_at}
+
+
+def _signed_in_person(request) -> None:
+    # Tokens are made by a person who signed in (the site, or an app's JWT), never by a token:
+    # a leaked token must not be able to mint others that outlive its revocation.
+    if request.api_token is not None:
+        raise NotAllowed(_("Make tokens with an app's sign-in or on the site's API tokens page, not with a token."))
+
+
+@token_router.get("/tokens", response=responses(list[TokenOut]), summary="My personal access tokens")
+def list_tokens(request):
+    return [token_out(t) for t in tokens.list_api_tokens(user=request.user)]
+
+
+@token_router.post("/tokens", response={201: NewTokenOut, **ERRORS}, summary="Make a personal access token",
+                   description="With an app's access token (JWT) only. The answer's ``token`` is shown once.")
+def make_token(request, data: TokenIn):
+    _signed_in_person(request)
+    form = ApiTokenForm({"name": data.name, "scope": data.scope,
+                         "expires_in_days": "" if data.expires_in_days is None else str(data.expires_in_days)})
+    made = tokens.create_api_token(user=request.user, **check_form(form))
+    return Status(201, {**token_out(made.token), "token": made.secret})
+
+
+@token_router.delete("/tokens/{token_id}", response={204: None, **ERRORS}, summary="Revoke a token",
+                     description="It stops working at once, on the API and the socket.")
+def revoke_token(request, token_id: int):
+    tokens.revoke_api_token(user=request.user, token_id=parse_id(token_id) or 0)
     return Status(204, None)

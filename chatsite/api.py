@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
-from accounts.api import notification_router, people_router
+from accounts.api import notification_router, people_router, token_router
 from accounts.api import router as accounts_router
 from accounts.api_auth import bearer_auth
 from calls.api import router as calls_router
@@ -45,6 +45,7 @@ api.add_router("/", file_router)
 api.add_router("/", groups_router)
 api.add_router("/", calls_router)
 api.add_router("/", notification_router)
+api.add_router("/", token_router)
 
 
 def _error(request, status: int, code: str, message: str, field: str | None = None, headers=None):
