@@ -9,7 +9,7 @@ the JSON out), without the network.
 One person with 100 direct chats (3 messages each) and one chat of 200 messages, calling with a
 personal access token: GET /api/v1/conversations (30 chats), GET a page of 50 messages, and POST a
 message (each with a new client_id). Prints p50/p95 per call; --json writes the figures (make bench
-writes bench/results/api.json).
+writes bench/results/api-sqlite.json).
 """
 
 import argparse
