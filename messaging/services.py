@@ -322,13 +322,10 @@ def set_reaction(*, user: User, message_id: int, emoji: str, on: bool | None) ->
         raise InvalidInput(_("You cannot react to that message."))
     _check_contact(user, message.conversation)
     ratelimit.hit("send", user.pk, settings.MESSAGE_RATE_LIMIT, _("You are reacting too fast. Please wait a moment."))
-    mine = Reaction.objects.filter(message=message, user=user, emoji=emoji)
-    if on is None:
-        on = not mine.exists()
-    if on:
+    # A toggle is a delete that found nothing, then an add: one query when it removes.
+    removed = bool(on is not True and Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()[0])
+    if on or (on is None and not removed):
         Reaction.objects.get_or_create(message=message, user=user, emoji=emoji)  # a double click stores one
-    else:
-        mine.delete()
     publish_on_commit([conversation_group(message.conversation_id)], events.message_updated(message))
     return message
 
@@ -343,11 +340,8 @@ def toggle_star(*, user: User, message_id: int) -> bool:
 def set_star(*, user: User, message_id: int, on: bool | None) -> bool:
     """Star (``on``), unstar (not ``on``) or toggle (None); returns whether the message is now starred."""
     message = access_message(user, message_id)
-    mine = Star.objects.filter(user=user, message=message)
-    if on is None:
-        on = not mine.exists()
-    if not on:
-        mine.delete()
+    removed = bool(on is not True and Star.objects.filter(user=user, message=message).delete()[0])
+    if on is False or (on is None and removed):
         return False
     if message.is_deleted:
         raise InvalidInput(_("You cannot star a deleted message."))
