@@ -58,6 +58,7 @@ bench: install
 	ulimit -n $$(ulimit -Hn) && $(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/micro_upload.py --json bench/results/upload.json
 	$(PY) bench/micro_api.py --json bench/results/api-sqlite.json
+	$(PY) bench/micro_assistant.py --json bench/results/assistant-sqlite.json
 
 clean:
 	rm -rf $(VENV) staticfiles
