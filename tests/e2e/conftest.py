@@ -75,6 +75,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+_LIVE_SERVERS: list = []  # the session's uvicorn server (for _wait_until_served)
+
+
+def _wait_until_served(timeout: float = 5.0) -> None:
+    """Until the live server has finished every request and socket of the test's pages. A closed
+    page's socket still runs its disconnect (which writes: presence, a call's end) after the browser
+    is gone; the test database's flush must not race it (on PostgreSQL the two deadlock)."""
+    deadline = time.monotonic() + timeout
+    for server in _LIVE_SERVERS:
+        while server.server_state.tasks and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
 @pytest.fixture(scope="session")
 def _asgi_server(django_db_setup):
     """uvicorn serving chatsite.asgi in a daemon thread for the whole session."""
@@ -97,7 +110,9 @@ def _asgi_server(django_db_setup):
             server.should_exit = True
             pytest.fail(f"the live ASGI server did not start on 127.0.0.1:{port} within 15 s")
         time.sleep(0.02)
+    _LIVE_SERVERS.append(server)
     yield f"http://127.0.0.1:{port}"
+    _LIVE_SERVERS.remove(server)
     server.should_exit = True
     thread.join(timeout=10)
     # The sockets' database thread may still hold a connection (a last disconnect): close it, or
@@ -208,6 +223,7 @@ def new_page(browser, live_url):
     yield make
     for context in contexts:
         context.close()
+    _wait_until_served()
     assert not problems, "the browser reported errors:\n" + "\n".join(f"{url}: {text}" for url, text in problems)
 
 

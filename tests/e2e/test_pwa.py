@@ -34,6 +34,16 @@ def _registration_id(cdp) -> str:
     return found
 
 
+def _until_notifications(page, count: int) -> list[dict]:
+    """The worker's notifications once there are ``count`` of them (a push is handled asynchronously)."""
+    for _ in range(200):
+        shown = _notifications(page)
+        if len(shown) == count:
+            return shown
+        page.wait_for_timeout(25)
+    raise AssertionError(f"expected {count} notification(s), the worker shows {_notifications(page)}")
+
+
 def _notifications(page) -> list[dict]:
     return page.evaluate("""async () => {
         const registration = await navigator.serviceWorker.ready;
@@ -65,8 +75,7 @@ def test_installable_push_shows_the_chat_a_click_opens_it_and_offline_has_a_page
                "url": f"/c/{chat.pk}/", "timestamp": 1_700_000_000_000}
     cdp.send("ServiceWorker.deliverPushMessage",
              {"origin": live_url, "registrationId": registration["id"], "data": json.dumps(payload)})
-    page.wait_for_function("""async () => (await (await navigator.serviceWorker.ready).getNotifications()).length > 0""")
-    assert _notifications(page) == [{"title": "Bo Berg", "body": "Are you coming tonight?", "tag": f"chat-{chat.pk}",
+    assert _until_notifications(page, 1) == [{"title": "Bo Berg", "body": "Are you coming tonight?", "tag": f"chat-{chat.pk}",
                                      "url": f"/c/{chat.pk}/"}]
 
     # The click: the worker takes this tab to the chat.
@@ -77,15 +86,15 @@ def test_installable_push_shows_the_chat_a_click_opens_it_and_offline_has_a_page
     }""", f"chat-{chat.pk}")
     page.wait_for_url(f"**/c/{chat.pk}/")
     expect(page.get_by_role("heading", level=1, name="Bo Berg")).to_be_visible()
-    assert _notifications(page) == []  # a click closes it
+    assert _until_notifications(page, 0) == []  # a click closes it
 
     # Read on another device: a silent "close" push takes the chat's notification away.
     cdp.send("ServiceWorker.deliverPushMessage",
              {"origin": live_url, "registrationId": registration["id"], "data": json.dumps(payload)})
-    page.wait_for_function("""async () => (await (await navigator.serviceWorker.ready).getNotifications()).length > 0""")
+    _until_notifications(page, 1)
     cdp.send("ServiceWorker.deliverPushMessage", {"origin": live_url, "registrationId": registration["id"],
                                                   "data": json.dumps({"type": "close", "tag": f"chat-{chat.pk}"})})
-    page.wait_for_function("""async () => (await (await navigator.serviceWorker.ready).getNotifications()).length === 0""")
+    _until_notifications(page, 0)
 
     # No network: the offline page, from the worker's cache, with its styles.
     page.context.set_offline(True)
