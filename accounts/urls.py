@@ -2,7 +2,7 @@ from django.urls import path
 
 import chatsite.ids  # noqa: F401  (registers the <id:...> path converter)
 
-from . import views
+from . import pwa, views
 
 urlpatterns = [
     path("people/<id:user_id>/", views.profile_detail, name="profile_detail"),
@@ -27,4 +27,14 @@ urlpatterns += [
     path("settings/api-tokens/", views.api_tokens, name="api_tokens"),
     path("settings/api-tokens/<id:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("digest/unsubscribe/<str:token>/", views.digest_unsubscribe, name="digest_unsubscribe"),
+]
+
+# The installable app and Web Push (accounts/pwa.py): the manifest and the service worker live at
+# the site's root, so the worker's scope is the whole site.
+urlpatterns += [
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("sw.js", pwa.service_worker, name="service_worker"),
+    path("offline/", pwa.offline, name="offline"),
+    path("settings/push/subscriptions/", pwa.subscription_add, name="push_subscription_add"),
+    path("settings/push/subscriptions/remove/", pwa.subscription_remove, name="push_subscription_remove"),
 ]

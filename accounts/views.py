@@ -11,7 +11,7 @@ from chatsite.errors import ServiceError
 from chatsite.files import serve_stored_file
 from chatsite.http import safe_redirect, service_errors
 
-from . import selectors, services
+from . import push, selectors, services
 from .forms import ApiTokenForm, DeleteAccountForm, ProfileForm, SettingsForm
 from .services import digests, tokens
 
@@ -173,7 +173,9 @@ def settings_page(request):
         services.update_settings(user=request.user, **form.cleaned_data)
         messages.success(request, _("Your settings were saved."))
         return redirect("settings")
-    return render(request, "accounts/settings.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "accounts/settings.html", {
+        "form": form, "push_server_key": push.application_server_key(),
+        "push_devices": selectors.list_push_subscriptions(request.user.pk)}, status=400 if form.errors else 200)
 
 
 @login_not_required
