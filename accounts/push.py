@@ -124,7 +124,9 @@ def device_label(user_agent: str) -> str:
 # --- which device has a visible tab ----------------------------------------------------------------
 
 def _device_key(user_id: int, endpoint: str) -> str:
-    return f"push:visible:{user_id}:{hashlib.sha256(endpoint.encode()).hexdigest()[:32]}"
+    # surrogatepass: a socket frame may carry a lone surrogate, which is still some endpoint's key.
+    digest = hashlib.sha256(endpoint.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"push:visible:{user_id}:{digest}"
 
 
 def report_device(*, user: User, endpoint: str, visible: bool) -> None:
