@@ -103,8 +103,7 @@ class SettingsForm(forms.ModelForm):
         widgets = {"direct_messages_from": forms.RadioSelect,
                    "quiet_hours_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
                    "quiet_hours_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
-        help_texts = {"push_private_previews": gettext_lazy("Lock screens show neither who wrote nor what."),
-                      "quiet_hours_end": gettext_lazy("No push notifications between these times (leave empty for none).")}
+        help_texts = {"quiet_hours_end": gettext_lazy("No push notifications between these times (leave empty for none).")}
 
     def __init__(self, *args, **kwargs):
         import zoneinfo
