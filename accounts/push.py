@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.cache import cache as django_cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -171,18 +171,30 @@ def chat_tag(conversation_id: int) -> str:
     return f"chat-{conversation_id}"
 
 
-def queue_push(*, audiences: list[tuple[set[int] | list[int], dict]], key: str, actor_id: int | None = None) -> None:
+def subscribed_sql(user_column: str) -> str:
+    """An SQL condition that is true when the person in ``user_column`` has a push subscription:
+    for a hot path that asks in a query it runs anyway (messaging.store), not in one more."""
+    table = connection.ops.quote_name(PushSubscription._meta.db_table)
+    column = connection.ops.quote_name(PushSubscription._meta.get_field("user").column)
+    return f"EXISTS (SELECT 1 FROM {table} WHERE {table}.{column} = {user_column})"
+
+
+def queue_push(*, audiences: list[tuple[set[int] | list[int], dict]], key: str, actor_id: int | None = None,
+               checked: set[int] = frozenset(), subscribed: set[int] = frozenset()) -> None:
     """Push ``content`` to each audience's people (content: kind, title, body, url, tag), once per
     device for ``key`` (a message's pushes share its key, so nobody's device hears of it twice).
 
-    Call it after the commit, off the sender's path. One query when nobody has a subscription;
-    otherwise one more to queue the delivery task, which decides the rest."""
+    Call it after the commit, off the sender's path. ``checked``: people the caller already knows
+    about, ``subscribed`` those of them with a subscription (from ``subscribed_sql``); the others
+    cost one query. Nobody subscribed: nothing more; otherwise the delivery task decides the rest."""
     if not settings.PUSH_ENABLED:
         return
     everyone = set().union(*(set(ids) for ids, _content in audiences)) - {actor_id}
     if not everyone:
         return
-    subscribed = set(PushSubscription.objects.filter(user_id__in=everyone).values_list("user_id", flat=True))
+    subscribed = set(subscribed) & everyone
+    if unknown := everyone - set(checked):
+        subscribed |= set(PushSubscription.objects.filter(user_id__in=unknown).values_list("user_id", flat=True))
     if not subscribed:
         return
     from chatsite.tasks import enqueue_on_commit
@@ -257,7 +269,7 @@ def deliver(*, user_ids: list[int], content: dict, key: str, actor_id: int | Non
         if outcome == "sent":
             claim_key(done_key)
             sent += 1
-            if content["kind"] in ("message", "mention") and content.get("conversation_id"):
+            if content.get("conversation_id") and data["tag"] == chat_tag(content["conversation_id"]):
                 django_cache.set(_shown_key(subscription.user_id, content["conversation_id"]), 1,
                                  timeout=settings.PUSH_TTL_SECONDS)
     if failed:

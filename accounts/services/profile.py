@@ -18,7 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from chatsite.protocol import CLOSE_RECONNECT, CLOSE_SIGNED_OUT
 from chatsite.realtime import publish_on_commit, session_group, user_group
 
-from ..models import User
+from ..models import PushSubscription, User
 from ..signals import account_deleted
 
 UNCHANGED = object()  # update_settings: a setting not given stays as it is
@@ -114,6 +114,7 @@ def delete_account(*, user: User, request=None) -> None:
     EmailAddress.objects.filter(user=user).delete()
     SocialAccount.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
+    PushSubscription.objects.filter(user=user).delete()  # no device hears of this account again
     account_deleted.send(sender=User, user_id=user.pk)
     if old_avatar:
         transaction.on_commit(lambda: storage.delete(old_avatar))

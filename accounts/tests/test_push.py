@@ -200,9 +200,24 @@ def test_friend_requests_invitations_and_missed_calls_push(service, alice, bob, 
     assert shown[2]["body"] == "Missed audio call from Alice Archer" and shown[2]["tag"] == f"chat-{direct.pk}"
 
 
-def test_nobody_subscribed_costs_one_query(alice, bob, direct, django_assert_num_queries):
+def test_nobody_subscribed_costs_a_message_no_query_of_its_own(alice, bob, direct, send, django_assert_num_queries):
+    """The send path's member query says who has a subscription; a mention of someone outside it
+    (a muted member) costs one query."""
+    message = send(alice, "hello")
+    with django_assert_num_queries(0):
+        messaging._push(message, set(), {bob.pk: False})
+    with django_assert_num_queries(1):
+        messaging._push(message, {bob.pk}, {})
     with django_assert_num_queries(1):
         push.queue_push(audiences=[([bob.pk], {"kind": "message", "title": "t"})], key="k", actor_id=alice.pk)
+
+
+def test_deleting_an_account_forgets_its_devices(service, bob):
+    from accounts.services import delete_account
+
+    subscribe(bob, service.device("phone"))
+    delete_account(user=bob)
+    assert not PushSubscription.objects.exists()
 
 
 def test_subscribing_again_updates_the_device_and_unsubscribe_removes_it(service, alice, bob):

@@ -102,6 +102,26 @@ function initSwitch() {
   });
 }
 
+// Signing out turns this device's notifications off first: a shared computer must not go on
+// showing the previous person's messages.
+function initSignOut() {
+  for (const form of document.querySelectorAll("form[data-sign-out]")) {
+    form.addEventListener("submit", async (event) => {
+      if (!endpoint || form.dataset.unsubscribed) return;
+      event.preventDefault();
+      try {
+        await post(form.dataset.pushUnsubscribeUrl, { endpoint });
+        const subscription = await registration.pushManager.getSubscription();
+        if (subscription) await subscription.unsubscribe();
+      } catch (error) {
+        console.warn("push: could not turn notifications off before signing out", error);
+      }
+      form.dataset.unsubscribed = "1";
+      form.requestSubmit();
+    });
+  }
+}
+
 // ---------------------------------------------------------------- start
 
 export async function init() {
@@ -117,5 +137,6 @@ export async function init() {
     }
   }
   initSwitch();
+  initSignOut();
   report();
 }

@@ -62,10 +62,11 @@ self.addEventListener("notificationclick", (event) => {
   event.waitUntil((async () => {
     const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
     const open = windows.find((client) => new URL(client.url).pathname === target.pathname);
-    if (open) return open.focus();
+    // focus() is refused without a click's permission: the page is still the right one.
+    if (open) return open.focus().catch(() => open);
     if (windows[0] && "navigate" in windows[0]) {
       const client = await windows[0].navigate(target.href);
-      return client && client.focus();
+      return client && client.focus().catch(() => client);
     }
     return self.clients.openWindow(target.href);
   })());

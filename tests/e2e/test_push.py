@@ -54,6 +54,15 @@ def service(settings):
     assert not service.refused, service.refused
 
 
+def _eventually(page, check, tries=100):
+    """Polls ``check`` until it is true, letting the browser's events in between."""
+    for _ in range(tries):
+        if value := check():
+            return value
+        page.wait_for_timeout(50)
+    raise AssertionError(f"never true: {check}")
+
+
 def _worker(context):
     return context.service_workers[0] if context.service_workers else context.wait_for_event("serviceworker")
 
@@ -99,7 +108,10 @@ def test_install_subscribe_and_a_push_opens_the_chat(new_page, live_url, service
     def ana_sends(text):
         return services.send_message(user=ana, conversation_id=chat.pk, body=text).message.seq
 
-    page.wait_for_timeout(300)  # the tab's push.device frame follows the socket's hello
+    from accounts import push
+
+    subscription = off_loop(PushSubscription.objects.get)
+    _eventually(page, lambda: push._visible_devices([subscription]))  # the tab's push.device frame arrived
     off_loop(ana_sends, "seen on screen already")
     assert service.messages("phone") == []
     # ... and once the tab is hidden the device is pushed, with the sender and the text.
@@ -107,7 +119,7 @@ def test_install_subscribe_and_a_push_opens_the_chat(new_page, live_url, service
       Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
       document.dispatchEvent(new Event("visibilitychange"));
     }""")
-    page.wait_for_timeout(300)
+    _eventually(page, lambda: not push._visible_devices([subscription]))
     off_loop(ana_sends, "Dinner at eight?")
     [pushed] = service.messages("phone")
     assert pushed == {"type": "show", "kind": "message", "title": "Ana Lima", "body": "Dinner at eight?",
@@ -117,17 +129,12 @@ def test_install_subscribe_and_a_push_opens_the_chat(new_page, live_url, service
     registrations = []
     cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
     cdp.send("ServiceWorker.enable")
-    page.wait_for_timeout(200)
-    registration = next(r for r in registrations if r["scopeURL"] == f"{live_url}/")
+    registration = _eventually(page, lambda: next((r for r in registrations if r["scopeURL"] == f"{live_url}/"), None))
     cdp.send("ServiceWorker.deliverPushMessage", {"origin": live_url, "registrationId": registration["registrationId"],
                                                    "data": json.dumps(pushed)})
     worker = _worker(page.context)
     shown = "self.registration.getNotifications().then((all) => all.map((n) => ({title: n.title, body: n.body, tag: n.tag, url: n.data.url})))"
-    for _ in range(50):
-        notifications = worker.evaluate(shown)
-        if notifications:
-            break
-        page.wait_for_timeout(100)
+    notifications = _eventually(page, lambda: worker.evaluate(shown))
     assert notifications == [{"title": "Ana Lima", "body": "Dinner at eight?", "tag": f"chat-{chat.pk}",
                               "url": f"/c/{chat.pk}/"}]
 
@@ -140,11 +147,16 @@ def test_install_subscribe_and_a_push_opens_the_chat(new_page, live_url, service
     # A silent update (the chat read on another device) closes that chat's notifications.
     cdp.send("ServiceWorker.deliverPushMessage", {"origin": live_url, "registrationId": registration["registrationId"],
                                                    "data": json.dumps(pushed)})
-    page.wait_for_timeout(300)
+    _eventually(page, lambda: worker.evaluate(shown))
     cdp.send("ServiceWorker.deliverPushMessage", {"origin": live_url, "registrationId": registration["registrationId"],
                                                    "data": json.dumps({"type": "close", "tag": f"chat-{chat.pk}"})})
-    page.wait_for_timeout(300)
-    assert worker.evaluate(shown) == []
+    _eventually(page, lambda: worker.evaluate(shown) == [])
+
+    # Signing out turns this device's notifications off: the next person here hears nothing of Bo's.
+    page.get_by_text("Bo Berg").first.click()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    assert off_loop(PushSubscription.objects.count) == 0
 
 
 def test_the_switch_looks_right_in_dark_and_on_a_phone(new_page, live_url, service, shoot):
