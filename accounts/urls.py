@@ -2,7 +2,7 @@ from django.urls import path
 
 import chatsite.ids  # noqa: F401  (registers the <id:...> path converter)
 
-from . import pwa, views
+from . import views
 
 urlpatterns = [
     path("people/<id:user_id>/", views.profile_detail, name="profile_detail"),
@@ -29,12 +29,8 @@ urlpatterns += [
     path("digest/unsubscribe/<str:token>/", views.digest_unsubscribe, name="digest_unsubscribe"),
 ]
 
-# The installable app and Web Push (accounts/pwa.py): the manifest and the service worker live at
-# the site's root, so the worker's scope is the whole site.
+# Web Push: the settings switch stores and forgets this device's subscription (static/js/push.js).
 urlpatterns += [
-    path("manifest.webmanifest", pwa.manifest, name="manifest"),
-    path("sw.js", pwa.service_worker, name="service_worker"),
-    path("offline/", pwa.offline, name="offline"),
-    path("settings/push/subscriptions/", pwa.subscription_add, name="push_subscription_add"),
-    path("settings/push/subscriptions/remove/", pwa.subscription_remove, name="push_subscription_remove"),
+    path("settings/push/subscriptions/", views.push_subscription_add, name="push_subscription_add"),
+    path("settings/push/subscriptions/remove/", views.push_subscription_remove, name="push_subscription_remove"),
 ]

@@ -168,11 +168,6 @@ def vapid_subject(value) -> None:
         raise ValueError(f"{value!r} is neither a mailto: address nor an https:// URL")
 
 
-def hex_colour(value) -> None:
-    if not isinstance(value, str) or len(value) not in (4, 7) or value[0] != "#" \
-            or any(c not in "0123456789abcdefABCDEF" for c in value[1:]):
-        raise ValueError(f"{value!r} is not a colour such as #2456d6")
-
 
 # --- the table ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -276,10 +271,6 @@ SETTINGS: tuple[SettingRule, ...] = (
                 "without a refresh, 1 to 3600 (e.g. 60)."),
     SettingRule("chatsite.E044", "PUSH_TIMEOUT_SECONDS", at_most(120),
                 "Set PUSH_TIMEOUT_SECONDS to the seconds to wait for a push service, 1 to 120 (e.g. 10)."),
-    SettingRule("chatsite.E045", "APP_THEME_COLOR", hex_colour,
-                "Set APP_THEME_COLOR to a colour such as #2456d6."),
-    SettingRule("chatsite.E046", "APP_THEME_COLOR_DARK", hex_colour,
-                "Set APP_THEME_COLOR_DARK to a colour such as #0f131a."),
 )
 
 

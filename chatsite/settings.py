@@ -465,9 +465,6 @@ PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=86400)
 # A tab says every so often that it is visible on its device; it counts as gone after this.
 PUSH_PRESENCE_TTL_SECONDS = env.int("PUSH_PRESENCE_TTL_SECONDS", default=60)
 PUSH_TIMEOUT_SECONDS = env.int("PUSH_TIMEOUT_SECONDS", default=10)
-# Colours of the installed app's title bar and splash screen (light, dark).
-APP_THEME_COLOR = env.str("APP_THEME_COLOR", default="#2456d6")
-APP_THEME_COLOR_DARK = env.str("APP_THEME_COLOR_DARK", default="#0f131a")
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_HTTPS = env.bool("SECURE_HTTPS", default=False)
@@ -494,12 +491,12 @@ CONTENT_SECURITY_POLICY = {
         "media-src": [SELF, "blob:"],
         "connect-src": [SELF],
         "font-src": [SELF],
+        # The service worker (/sw.js) and the web app manifest (chatsite/pwa.py).
+        "worker-src": [SELF],
+        "manifest-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
         "frame-ancestors": [NONE],
-        # The service worker (/sw.js) and the web app manifest come from the site itself.
-        "worker-src": [SELF],
-        "manifest-src": [SELF],
     }
 }
 if AWS_STORAGE_BUCKET_NAME:

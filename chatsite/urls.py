@@ -7,7 +7,7 @@ from django.urls import include, path
 from accounts import views as account_views
 from messaging.dashboard import dashboard
 
-from . import views
+from . import pwa, views
 from .api import api_urls
 
 admin.site.site_header = admin.site.site_title = f"{settings.SITE_NAME} administration"
@@ -18,6 +18,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("sw.js", pwa.service_worker, name="service_worker"),
+    path("offline/", pwa.offline, name="offline"),
     # allauth leaves its "social login failed" page to signed-in people only; the people who land
     # there are signed out (the sign-in just failed). Listed before allauth's own URLs to win.
     path("accounts/3rdparty/login/error/", login_not_required(social_views.login_error),

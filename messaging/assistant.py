@@ -30,6 +30,7 @@ import math
 import re
 import time
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -335,10 +336,20 @@ def store_failure_line(*, conversation_id: int, sentence: str) -> None:
 _streams: dict[str, Job] = {}  # this process's answers being written, by stream id
 
 
+# One client per event loop and configuration: making one (its TLS context, its connection pool)
+# costs more than the site's whole part of an answer, so a question must not pay for it each time.
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, openai.AsyncOpenAI]]" = (
+    weakref.WeakKeyDictionary())
+
+
 def _client() -> openai.AsyncOpenAI:
-    # No retries: a retried stream would be paid twice, and the person sees the failure at once.
-    return openai.AsyncOpenAI(api_key=settings.OPENAI_API_KEY or "no-key", base_url=settings.OPENAI_BASE_URL,
-                              timeout=settings.ASSISTANT_TIMEOUT_SECONDS, max_retries=0)
+    config = (settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL, settings.ASSISTANT_TIMEOUT_SECONDS)
+    made = _clients.setdefault(asyncio.get_running_loop(), {})
+    if config not in made:
+        # No retries: a retried stream would be paid twice, and the person sees the failure at once.
+        made[config] = openai.AsyncOpenAI(api_key=config[0] or "no-key", base_url=config[1], timeout=config[2],
+                                          max_retries=0)
+    return made[config]
 
 
 class _Refused(Exception):
@@ -433,8 +444,6 @@ async def run(job: Job) -> None:
         _streams.pop(job.stream, None)
         if watcher is not None:
             watcher.cancel()
-        with contextlib.suppress(Exception):
-            await client.close()
     text = "".join(parts).strip()
     if isinstance(failure, _Refused):
         text = ""  # filtered text is not kept

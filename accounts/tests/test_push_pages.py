@@ -1,13 +1,11 @@
-"""The installable app's files and the push switch's endpoints, as a browser and an operator use them."""
+"""The push switch's endpoints, the settings page's push settings, the admin's devices and the
+tab's push.device frame (the installable app's own files: chatsite/tests/test_pwa.py)."""
 
-import json
 
 import pytest
 from channels.db import database_sync_to_async
-from django.contrib.staticfiles import finders
 from django.test import Client
 from django.urls import reverse
-from PIL import Image
 
 from accounts import push
 from accounts.models import PushSubscription, User
@@ -24,48 +22,6 @@ def service():
     service = PushService().start()
     yield service
     service.stop()
-
-
-def test_the_manifest_names_the_site_and_lists_icons_that_exist(client, settings):
-    settings.SITE_NAME = "Harbour Chat"
-    response = client.get("/manifest.webmanifest")  # signed out: browsers fetch it without cookies
-    assert response.status_code == 200 and response["Content-Type"] == "application/manifest+json"
-    manifest = json.loads(response.content)
-    assert manifest["name"] == "Harbour Chat" and manifest["display"] == "standalone"
-    assert manifest["start_url"] == "/" and manifest["scope"] == "/"
-    assert manifest["theme_color"] == settings.APP_THEME_COLOR
-    sizes = set()
-    for icon in manifest["icons"]:
-        path = finders.find(icon["src"].removeprefix(settings.STATIC_URL))
-        with Image.open(path) as image:
-            assert image.format == "PNG" and f"{image.width}x{image.height}" == icon["sizes"]
-        sizes.add((icon["sizes"], icon["purpose"]))
-    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
-
-
-def test_pages_link_the_manifest_and_both_theme_colours(alice_client, settings):
-    page = alice_client.get(reverse("settings")).content.decode()
-    assert '<link rel="manifest" href="/manifest.webmanifest">' in page
-    assert f'content="{settings.APP_THEME_COLOR}" media="(prefers-color-scheme: light)"' in page
-    assert f'content="{settings.APP_THEME_COLOR_DARK}" media="(prefers-color-scheme: dark)"' in page
-
-
-def test_the_service_worker_is_served_from_the_root_uncached_with_its_scope_allowed(client):
-    response = client.get("/sw.js")
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/javascript")
-    assert response["Service-Worker-Allowed"] == "/"
-    assert "no-cache" in response["Cache-Control"] and "max-age=0" in response["Cache-Control"]
-    assert b'addEventListener("push"' in response.content
-    csp = response["Content-Security-Policy"]
-    assert "worker-src 'self'" in csp and "manifest-src 'self'" in csp
-
-
-def test_the_offline_page_says_the_site_is_unreachable_and_holds_nobodys_data(alice_client, alice):
-    response = alice_client.get("/offline/")
-    page = response.content.decode()
-    assert response.status_code == 200 and "is unreachable" in page
-    assert alice.username not in page and "csrf" not in page.lower() and alice.first_name not in page
 
 
 def _subscription(service, name="phone"):

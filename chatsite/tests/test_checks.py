@@ -155,7 +155,7 @@ def test_a_malformed_rate_in_the_environment_stops_check_and_the_asgi_server(tmp
     assert _start("-c", "import chatsite.asgi", VAR_DIR=str(tmp_path)).returncode == 0
 
 
-# --- Web Push and the installable app (E040-E046) -------------------------------------------------
+# --- Web Push and the installable app (E040-E044) -------------------------------------------------
 def _pem(curve) -> str:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -179,8 +179,6 @@ def _other_curve_key() -> str:
     ("PUSH_TTL_SECONDS", 29 * 86400, "chatsite.E042"),
     ("PUSH_PRESENCE_TTL_SECONDS", 0, "chatsite.E043"),
     ("PUSH_TIMEOUT_SECONDS", "10", "chatsite.E044"),
-    ("APP_THEME_COLOR", "blue", "chatsite.E045"),
-    ("APP_THEME_COLOR_DARK", "#12345g", "chatsite.E046"),
 ])
 def test_each_bad_push_setting_gives_its_error(setting, value, error_id):
     with override_settings(**{setting: value}):

@@ -35,6 +35,9 @@ PUBLIC = {
     "digest_unsubscribe": "the link in a digest email works without signing in",
     "healthz": "the liveness probe of a load balancer or orchestrator",
     "readyz": "the readiness probe of a load balancer or orchestrator",
+    "manifest": "the web app manifest: a browser fetches it without cookies",
+    "service_worker": "the service worker script, registered from the sign-in page too",
+    "offline": "the offline page the service worker caches without cookies",
 }
 
 # Whole APIs that sign their callers in themselves and answer in JSON (401, never a redirect).

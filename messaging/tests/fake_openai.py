@@ -77,6 +77,9 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # As real servers do (TCP_NODELAY): each SSE chunk leaves at once instead of waiting
+            # behind the client's delayed ACK, so what is measured and tested is the site's timing.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):
                 pass

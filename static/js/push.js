@@ -1,7 +1,7 @@
-// The installable app and Web Push on the page's side: registers the service worker (/sw.js),
-// runs the "Notifications on this device" switch of the settings page, and tells the server over
-// the socket which subscription this device has and whether this tab is visible, so the server
-// pushes nothing to a device that is looking at the site (accounts/push.py report_device).
+// Web Push on the page's side (the service worker itself is templates/pwa/sw.js): runs the
+// "Notifications on this device" switch of the settings page, and tells the server over the socket
+// which subscription this device has and whether this tab is visible, so the server pushes nothing
+// to a device that is looking at the site (accounts/push.py report_device).
 import * as socket from "./socket.js";
 import { visible } from "./util.js";
 
@@ -128,13 +128,10 @@ export async function init() {
   socket.on("socket.ready", report);
   document.addEventListener("visibilitychange", report);
   if ("serviceWorker" in navigator && window.isSecureContext) {
-    try {
-      await navigator.serviceWorker.register("/sw.js", { scope: "/" });
-      registration = await navigator.serviceWorker.ready;
-      await learnEndpoint();
-    } catch (error) {
-      console.error("service worker", error);
-    }
+    // static/js/pwa.js registers the worker; a worker that never becomes ready leaves the switch off.
+    const late = new Promise((resolve) => setTimeout(() => resolve(null), 15000));
+    registration = await Promise.race([navigator.serviceWorker.ready, late]);
+    if (registration) await learnEndpoint();
   }
   initSwitch();
   initSignOut();
