@@ -1,13 +1,14 @@
 """Web Push (RFC 8030 / 8291 / 8292): from this server straight to each browser's push service.
 
 A device subscribes from the settings page (``subscribe``); the higher layers say, after their
-commit, who might be told of what (``queue_push``: one query, which finds nobody when nobody there
-has a subscription); the ``deliver_push`` task (accounts/tasks.py) then decides per person and per
+commit, who might be told of what (``queue_push``: at most one query, none when the caller's own
+query already said nobody has a subscription); the ``deliver_push`` task (accounts/tasks.py) then decides per person and per
 device (blocks, quiet hours, private previews, a visible tab on that device) and sends, with
 retries. Each device gets a given message once; a push service's 404/410 deletes the subscription.
 
-Devices with a visible tab say so over the socket (``report_device``): a cache key per person and
-subscription, refreshed by the tab, gone a short while after the tab is.
+Devices with a visible tab say so over the socket (``report_device``): a cache entry per person,
+refreshed by the tab, gone a short while after the tab is; ``queue_push`` reads it in the server
+process and hands the delivery the devices to skip.
 """
 
 import base64
@@ -15,6 +16,7 @@ import binascii
 import hashlib
 import json
 import logging
+import time as clock
 from datetime import datetime, time
 from functools import cache
 from urllib.parse import urlsplit
@@ -123,27 +125,46 @@ def device_label(user_agent: str) -> str:
 
 # --- which device has a visible tab ----------------------------------------------------------------
 
-def _device_key(user_id: int, endpoint: str) -> str:
+def _device_digest(endpoint: str) -> str:
     # surrogatepass: a socket frame may carry a lone surrogate, which is still some endpoint's key.
-    digest = hashlib.sha256(endpoint.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return f"push:visible:{user_id}:{digest}"
+    return hashlib.sha256(endpoint.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _visible_key(user_id: int) -> str:
+    return f"push:visible:{user_id}"
 
 
 def report_device(*, user: User, endpoint: str, visible: bool) -> None:
-    """A tab says which subscription its device has and whether it is visible. The key holds the
-    person's id, so a tab can only ever silence its own person's pushes."""
+    """A tab says which subscription its device has and whether it is visible: one cache entry per
+    person ({device digest: until when}), so a tab only ever silences its own person's devices, and
+    the server process that queues a push reads it in one cache call (the worker may not share an
+    in-memory cache)."""
     if not isinstance(endpoint, str) or not endpoint:
         return
-    key = _device_key(user.pk, endpoint)
+    key, now, digest = _visible_key(user.pk), clock.time(), _device_digest(endpoint)
+    devices = {d: until for d, until in (django_cache.get(key) or {}).items() if until > now}
     if visible:
-        django_cache.set(key, 1, timeout=settings.PUSH_PRESENCE_TTL_SECONDS)
+        devices[digest] = now + settings.PUSH_PRESENCE_TTL_SECONDS
+    else:
+        devices.pop(digest, None)
+    if devices:
+        django_cache.set(key, devices, timeout=settings.PUSH_PRESENCE_TTL_SECONDS)
     else:
         django_cache.delete(key)
 
 
+def visible_devices(user_ids) -> list[str]:
+    """"<user id>:<device digest>" of each device of these people with a visible tab now."""
+    now = clock.time()
+    found = django_cache.get_many([_visible_key(uid) for uid in user_ids])
+    return [f"{key.rsplit(':', 1)[1]}:{digest}" for key, devices in found.items()
+            for digest, until in devices.items() if until > now]
+
+
 def _visible_devices(subscriptions) -> set[int]:
-    keys = {_device_key(s.user_id, s.endpoint): s.pk for s in subscriptions}
-    return {keys[key] for key in django_cache.get_many(list(keys))} if keys else set()
+    """Which of these subscriptions' devices have a visible tab (for tests and the delivery)."""
+    visible = set(visible_devices({s.user_id for s in subscriptions}))
+    return {s.pk for s in subscriptions if f"{s.user_id}:{_device_digest(s.endpoint)}" in visible}
 
 
 # --- quiet hours -----------------------------------------------------------------------------------
@@ -201,12 +222,19 @@ def queue_push(*, audiences: list[tuple[set[int] | list[int], dict]], key: str, 
 
     from .tasks import deliver_push
 
+    # Read here, in a server process, where the tabs' reports are (the worker may be another).
+    visible = visible_devices(subscribed)
     seen: set[int] = set()
     for ids, content in audiences:
         ids = sorted((set(ids) & subscribed) - seen - {actor_id})
         seen.update(ids)
-        if ids:
-            enqueue_on_commit(deliver_push, user_ids=ids, content=content, key=key, actor_id=actor_id)
+        if not ids:
+            continue
+        enqueue_on_commit(deliver_push, user_ids=ids, content=content, key=key, actor_id=actor_id, visible=visible)
+        if content.get("conversation_id") and content.get("tag") == chat_tag(content["conversation_id"]):
+            # Reading this chat will close its notification on these people's devices.
+            django_cache.set_many({_shown_key(uid, content["conversation_id"]): 1 for uid in ids},
+                                  timeout=settings.PUSH_TTL_SECONDS)
 
 
 def close_chat_notifications(*, user_id: int, conversation_id: int) -> None:
@@ -245,8 +273,9 @@ def payload_for(user: User, content: dict) -> dict:
     return data
 
 
-def deliver(*, user_ids: list[int], content: dict, key: str, actor_id: int | None) -> int:
-    """Send ``content`` to every device of these people that should have it; the number sent."""
+def deliver(*, user_ids: list[int], content: dict, key: str, actor_id: int | None, visible=()) -> int:
+    """Send ``content`` to every device of these people that should have it, but those ``visible``
+    ("<user id>:<device digest>", from queue_push); the number sent."""
     from chatsite.tasks import claim_key, key_is_claimed
 
     users = {u.pk: u for u in User.objects.filter(pk__in=user_ids, is_active=True)}
@@ -255,11 +284,11 @@ def deliver(*, user_ids: list[int], content: dict, key: str, actor_id: int | Non
             users.pop(blocker, None)
     users = {pk: u for pk, u in users.items() if not in_quiet_hours(u)}
     subscriptions = list(PushSubscription.objects.filter(user_id__in=users))
-    visible = _visible_devices(subscriptions)
+    visible = set(visible)
     sent, failed = 0, []
     for subscription in subscriptions:
         done_key = f"push:{key}:{subscription.pk}"
-        if subscription.pk in visible or key_is_claimed(done_key):
+        if f"{subscription.user_id}:{_device_digest(subscription.endpoint)}" in visible or key_is_claimed(done_key):
             continue
         data = payload_for(users[subscription.user_id], content)
         outcome = _send(subscription, data, topic=data["tag"])
@@ -269,9 +298,6 @@ def deliver(*, user_ids: list[int], content: dict, key: str, actor_id: int | Non
         if outcome == "sent":
             claim_key(done_key)
             sent += 1
-            if content.get("conversation_id") and data["tag"] == chat_tag(content["conversation_id"]):
-                django_cache.set(_shown_key(subscription.user_id, content["conversation_id"]), 1,
-                                 timeout=settings.PUSH_TTL_SECONDS)
     if failed:
         raise PushFailed(f"{len(failed)} device(s) did not take the push: {failed}")
     return sent

@@ -247,3 +247,17 @@ def test_a_second_person_makes_their_own_subscription(service, bob):
     make_user("cy")
     subscribe(bob, service.device("phone"))
     assert PushSubscription.objects.filter(user=bob).count() == 1
+
+
+def test_the_worker_skips_the_devices_the_server_saw_visible_without_a_shared_cache(service, bob):
+    """The tabs report to a server process; a worker with a cache of its own (the embedded default)
+    still skips those devices: the queuing hands it the list."""
+    from accounts.tasks import deliver_push
+
+    phone, laptop = service.device("phone"), service.device("laptop")
+    subscribe(bob, phone)
+    subscribe(bob, laptop)
+    content = {"kind": "message", "title": "Ana", "body": "hi"}
+    visible = [f"{bob.pk}:{push._device_digest(laptop.endpoint)}"]
+    assert deliver_push.call(user_ids=[bob.pk], content=content, key="k-1", visible=visible) == 1
+    assert len(service.messages("phone")) == 1 and service.messages("laptop") == []
