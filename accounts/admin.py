@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from chatsite.admin_tools import ReadOnlyAdmin
 
-from .models import Block, FriendRequest, Friendship, Notification, User
+from .models import Block, FriendRequest, Friendship, Notification, PushSubscription, User
 from .services.profile import deactivate_user
 
 
@@ -128,3 +128,23 @@ if admin.site.is_registered(EmailConfirmation):
         list_display = ("email_address", "created", "sent")
         list_select_related = ("email_address__user",)
         exclude = ("key",)
+
+
+@admin.register(PushSubscription)
+class PushSubscriptionAdmin(ReadOnlyAdmin):
+    """Each person's devices with push notifications on. Deleting one (a lost phone) stops its
+    pushes at once; the person can turn it on again from that device."""
+    list_display = ("user", "user_agent", "push_service", "created_at", "last_used_at")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email")
+    date_hierarchy = "created_at"
+    fields = ("user", "user_agent", "push_service", "created_at", "last_used_at")
+
+    @admin.display(description=gettext_lazy("Push service"))
+    def push_service(self, subscription: PushSubscription) -> str:
+        from urllib.parse import urlsplit
+
+        return urlsplit(subscription.endpoint).hostname or ""
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.has_perm("accounts.delete_pushsubscription")

@@ -92,10 +92,31 @@ class DeleteAccountForm(forms.Form):
 
 
 class SettingsForm(forms.ModelForm):
+    # Push notifications (accounts/push.py): quiet hours are in this time zone.
+    time_zone = forms.ChoiceField(label=gettext_lazy("Time zone"), required=False,
+                                  help_text=gettext_lazy("Quiet hours are in this time zone."))
+
     class Meta:
         model = User
-        fields = ["direct_messages_from", "hide_last_seen", "email_digest"]
-        widgets = {"direct_messages_from": forms.RadioSelect}
+        fields = ["direct_messages_from", "hide_last_seen", "email_digest", "push_private_previews",
+                  "quiet_hours_start", "quiet_hours_end", "time_zone"]
+        widgets = {"direct_messages_from": forms.RadioSelect,
+                   "quiet_hours_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                   "quiet_hours_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+        help_texts = {"quiet_hours_end": gettext_lazy("No push notifications between these times (leave empty for none).")}
+
+    def __init__(self, *args, **kwargs):
+        import zoneinfo
+
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [("", _("The server's (%(zone)s)") % {"zone": settings.TIME_ZONE})] + [
+            (zone, zone) for zone in sorted(zoneinfo.available_timezones())]
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("quiet_hours_start")) != bool(data.get("quiet_hours_end")):
+            self.add_error("quiet_hours_end", _("Give both times of your quiet hours, or neither."))
+        return data
 
 
 class ApiTokenForm(forms.Form):

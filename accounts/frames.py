@@ -3,6 +3,7 @@
 from chatsite import protocol
 from chatsite.realtime import Socket, frame
 
+from . import push
 from .services import presence
 
 
@@ -18,3 +19,10 @@ def set_presence(*, socket: Socket, frame: protocol.Presence) -> None:
 def ping(*, socket: Socket, frame: protocol.Ping) -> dict:
     presence.heartbeat(user=socket.user)
     return {"type": "pong"}
+
+
+@frame("push.device", rate="30/m")
+def push_device(*, socket: Socket, frame: protocol.PushDevice) -> None:
+    """Which push subscription this tab's device has, and whether the tab is visible: a device
+    looking at the site gets no push (a cache key: no query)."""
+    push.report_device(user=socket.user, endpoint=frame.endpoint, visible=frame.visible)

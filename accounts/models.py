@@ -27,6 +27,13 @@ class User(AbstractUser):
     # The AI assistant's account (messaging.assistant): never signs in (inactive, no password), so it
     # is in no people search, friend list or direct chat; its messages render like anyone's.
     is_bot = models.BooleanField(default=False, editable=False)
+    # Web Push (accounts/push.py): what a notification on a lock screen may show, and when none comes.
+    push_private_previews = models.BooleanField(
+        gettext_lazy("Private previews: notifications say only “New message”"), default=False)
+    quiet_hours_start = models.TimeField(gettext_lazy("Quiet hours from"), null=True, blank=True)
+    quiet_hours_end = models.TimeField(gettext_lazy("Quiet hours until"), null=True, blank=True)
+    # An IANA name (Europe/Paris); empty means the server's TIME_ZONE.
+    time_zone = models.CharField(gettext_lazy("Time zone"), max_length=64, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["email"])]
@@ -146,3 +153,20 @@ class ApiToken(models.Model):
     @property
     def can_write(self) -> bool:
         return self.scope == self.Scope.WRITE
+
+
+class PushSubscription(models.Model):
+    """One browser on one device that accepted Web Push: where to send (the push service's
+    endpoint) and the keys to encrypt for it (RFC 8291). A person has one per device."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="push_subscriptions")
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=128)
+    auth = models.CharField(max_length=64)
+    # "Firefox on Android": lets a person tell their devices apart.
+    user_agent = models.CharField(gettext_lazy("Device"), max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.user_id}: {self.user_agent or self.endpoint[:40]}"

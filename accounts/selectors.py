@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404
 from chatsite.ids import parse_id
 from chatsite.text import strip_unsafe
 
-from .models import Block, FriendRequest, Friendship, Notification, User
+from .models import Block, FriendRequest, Friendship, Notification, PushSubscription, User
 
 
 def get_active_user(user_id: int) -> User:
@@ -118,3 +118,8 @@ def search_people(user, query: str, limit: int = 20) -> list[User]:
         match |= Q(first_name__istartswith=first, last_name__istartswith=last.strip())
     people = User.objects.filter(match, is_active=True).exclude(pk=user.pk)
     return list(people.order_by("first_name", "username")[:limit])
+
+
+def list_push_subscriptions(user_id: int):
+    """The person's devices with push notifications on, newest first (the settings page)."""
+    return list(PushSubscription.objects.filter(user_id=user_id).only("user_agent", "created_at").order_by("-created_at"))

@@ -28,3 +28,9 @@ urlpatterns += [
     path("settings/api-tokens/<id:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("digest/unsubscribe/<str:token>/", views.digest_unsubscribe, name="digest_unsubscribe"),
 ]
+
+# Web Push: the settings switch stores and forgets this device's subscription (static/js/push.js).
+urlpatterns += [
+    path("settings/push/subscriptions/", views.push_subscription_add, name="push_subscription_add"),
+    path("settings/push/subscriptions/remove/", views.push_subscription_remove, name="push_subscription_remove"),
+]

@@ -1,17 +1,20 @@
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from chatsite.errors import ServiceError
+from chatsite.errors import InvalidInput, ServiceError
 from chatsite.files import serve_stored_file
 from chatsite.http import safe_redirect, service_errors
 
-from . import selectors, services
+from . import push, selectors, services
 from .forms import ApiTokenForm, DeleteAccountForm, ProfileForm, SettingsForm
 from .services import digests, tokens
 
@@ -173,7 +176,9 @@ def settings_page(request):
         services.update_settings(user=request.user, **form.cleaned_data)
         messages.success(request, _("Your settings were saved."))
         return redirect("settings")
-    return render(request, "accounts/settings.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "accounts/settings.html", {
+        "form": form, "push_server_key": push.application_server_key(),
+        "push_devices": selectors.list_push_subscriptions(request.user.pk)}, status=400 if form.errors else 200)
 
 
 @login_not_required
@@ -216,3 +221,34 @@ def api_token_revoke(request, token_id: int):
     tokens.revoke_api_token(user=request.user, token_id=token_id)
     messages.success(request, _("The token was revoked: it no longer works."))
     return redirect("api_tokens")
+
+
+# --- Web Push: the settings switch (static/js/push.js) ---------------------------------------------
+
+def _json_body(request) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        raise InvalidInput(_("The browser sent a push subscription that is not JSON."))
+    return body
+
+
+@require_POST
+@service_errors
+def push_subscription_add(request):
+    """The switch turned on: this device's PushSubscription.toJSON()."""
+    body = _json_body(request)
+    keys = body.get("keys") if isinstance(body.get("keys"), dict) else {}
+    push.subscribe(user=request.user, endpoint=body.get("endpoint"), p256dh=keys.get("p256dh"), auth=keys.get("auth"),
+                   user_agent=push.device_label(request.headers.get("User-Agent", "")))
+    return JsonResponse({"ok": True}, status=201)
+
+
+@require_POST
+@service_errors
+def push_subscription_remove(request):
+    """The switch turned off, or signing out: {"endpoint": ...}."""
+    body = _json_body(request)
+    return JsonResponse({"ok": push.unsubscribe(user=request.user, endpoint=body.get("endpoint"))})

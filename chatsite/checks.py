@@ -148,6 +148,27 @@ def turn_urls(value) -> None:
             raise ValueError(f"{url!r} is not a turn: or turns: URL")
 
 
+# --- Web Push (accounts/push.py) ------------------------------------------------------------------
+def vapid_private_key(value) -> None:
+    """A PEM P-256 private key: browsers accept no other curve for VAPID (RFC 8292)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(value.encode() if isinstance(value, str) else value, password=None)
+    except (TypeError, ValueError, AttributeError):
+        raise ValueError("it is not a PEM private key without a password") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise ValueError("it is not a P-256 (prime256v1) elliptic-curve key")
+
+
+def vapid_subject(value) -> None:
+    if not isinstance(value, str) or not (value.startswith("mailto:") and "@" in value
+                                          or value.startswith("https://") and urlsplit(value).hostname):
+        raise ValueError(f"{value!r} is neither a mailto: address nor an https:// URL")
+
+
+
 # --- the table ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SettingRule:
@@ -237,6 +258,19 @@ SETTINGS: tuple[SettingRule, ...] = (
                 "(Ollama), or leave it unset for OpenAI's."),
     SettingRule("chatsite.E037", "ASSISTANT_NAME", short_text(40),
                 "Set ASSISTANT_NAME to the assistant's name as people see it, e.g. Assistant."),
+    # Web Push and the installable app.
+    SettingRule("chatsite.E040", "VAPID_PRIVATE_KEY", vapid_private_key,
+                "Set VAPID_PRIVATE_KEY to a PEM P-256 key (openssl ecparam -name prime256v1 -genkey | "
+                "openssl pkcs8 -topk8 -nocrypt), or unset it to use the one generated in var/."),
+    SettingRule("chatsite.E041", "VAPID_SUBJECT", vapid_subject,
+                "Set VAPID_SUBJECT to a contact for the push services, e.g. mailto:admin@example.com."),
+    SettingRule("chatsite.E042", "PUSH_TTL_SECONDS", at_most(28 * 86400),
+                "Set PUSH_TTL_SECONDS to how long a push waits for an offline device, 1 to 2419200 (e.g. 86400)."),
+    SettingRule("chatsite.E043", "PUSH_PRESENCE_TTL_SECONDS", at_most(3600),
+                "Set PUSH_PRESENCE_TTL_SECONDS to the seconds a visible tab silences its device's pushes "
+                "without a refresh, 1 to 3600 (e.g. 60)."),
+    SettingRule("chatsite.E044", "PUSH_TIMEOUT_SECONDS", at_most(120),
+                "Set PUSH_TIMEOUT_SECONDS to the seconds to wait for a push service, 1 to 120 (e.g. 10)."),
 )
 
 

@@ -70,6 +70,13 @@ class Ping(Frame):
     pass
 
 
+class PushDevice(Frame):
+    """Web Push (accounts/push.py): this tab's device has the subscription ``endpoint`` and the tab
+    is (or is no longer) visible; renewed by the tab while visible, so it expires with the tab."""
+    endpoint: Annotated[str, Strict(), Field(min_length=1, max_length=1000)]
+    visible: Flag
+
+
 # Calls (calls/frames.py). Signalling is relayed only between people in the same call.
 SDP_MAX = 20000  # an audio + video offer with many codecs is a few kilobytes
 CallKind = Literal["audio", "video"]
@@ -133,6 +140,7 @@ FRAMES: dict[str, type[Frame]] = {
     "resume": Resume,
     "presence": Presence,
     "ping": Ping,
+    "push.device": PushDevice,
     "call.start": CallStart,
     "call.accept": CallRef,
     "call.decline": CallRef,

@@ -435,6 +435,37 @@ def _jwt_private_key() -> str:
 
 HEADLESS_JWT_PRIVATE_KEY = _jwt_private_key()
 
+# --- Web Push and the installable app (accounts/push.py, README "Push notifications") ---------
+PUSH_ENABLED = env.bool("PUSH_ENABLED", default=True)
+
+
+def _vapid_private_key() -> str:
+    """The P-256 key that signs every push (VAPID, RFC 8292): VAPID_PRIVATE_KEY (PEM), else one
+    generated once and kept in var/ like SECRET_KEY. Browsers bind a subscription to its public
+    half: a new key silently orphans every subscription, so every process must share this one."""
+    if key := env.str("VAPID_PRIVATE_KEY", default="", multiline=True):
+        return key
+    key_file = VAR_DIR / "vapid_private_key.pem"
+    if not key_file.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key_file.write_bytes(pem)
+        key_file.chmod(0o600)
+    return key_file.read_text()
+
+
+VAPID_PRIVATE_KEY = _vapid_private_key()
+# Who the push services may contact about this server's pushes (the JWT's "sub").
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="mailto:noreply@localhost")
+# How long a push service keeps a push for a device that is offline.
+PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=86400)
+# A tab says every so often that it is visible on its device; it counts as gone after this.
+PUSH_PRESENCE_TTL_SECONDS = env.int("PUSH_PRESENCE_TTL_SECONDS", default=60)
+PUSH_TIMEOUT_SECONDS = env.int("PUSH_TIMEOUT_SECONDS", default=10)
+
 # --- Security -------------------------------------------------------------------------------
 SECURE_HTTPS = env.bool("SECURE_HTTPS", default=False)
 SESSION_COOKIE_SECURE = SECURE_HTTPS

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts import policy, presence_reads
+from accounts import policy, presence_reads, push
 from accounts import services as account_services
 from accounts.models import User
 from chatsite import ratelimit
@@ -228,11 +228,32 @@ def _notify(message: Message, mentions: Mentions) -> None:
             text=_("%(name)s mentioned you in %(where)s: %(preview)s")
             % {"name": message.sender.display_name, "where": where, "preview": message.preview},
             url=f"/c/{message.conversation_id}/#msg-{message.conversation_id}-{message.seq}")
-    candidates = store.unmuted_member_ids(conversation_id=message.conversation_id, exclude_user_id=message.sender_id)
+    members = store.unmuted_members(conversation_id=message.conversation_id, exclude_user_id=message.sender_id)
+    candidates = list(members)
     online = presence_reads.is_online_map(candidates)
     away = [uid for uid in candidates if not online[uid] and uid not in mentions.user_ids]
     if away:  # (an empty call would still open a write transaction)
         account_services.notify_new_messages(recipient_ids=away, message=message)
+    _push(message, mentioned or set(), members)
+
+
+def _push(message: Message, mentioned: set[int], members: dict[int, bool]) -> None:
+    """Web Push to the devices with no visible tab (accounts.push decides per device): the mentioned
+    even in a muted chat, the other members unless they muted it. ``members``: the unmuted ones,
+    with whether they have a subscription; nobody has one and nobody muted was mentioned: no query."""
+    sender = message.sender.display_name if message.sender else _("Someone")
+    group = message.conversation.is_group
+    base = {"body": message.preview, "url": f"/c/{message.conversation_id}/", "conversation_id": message.conversation_id,
+            "tag": push.chat_tag(message.conversation_id)}
+    title = _("%(name)s in %(where)s") % {"name": sender, "where": message.conversation.title} if group else sender
+    audiences = []
+    if mentioned:
+        where = message.conversation.title or _("a group")
+        audiences.append((mentioned, {**base, "kind": "mention",
+                                      "title": _("%(name)s mentioned you in %(where)s") % {"name": sender, "where": where}}))
+    audiences.append((set(members), {**base, "kind": "message", "title": title}))
+    push.queue_push(audiences=audiences, key=f"message:{message.pk}", actor_id=message.sender_id,
+                    checked=set(members), subscribed={uid for uid, has in members.items() if has})
 
 
 def post_system_message(*, conversation_id: int, body: str) -> Message:

@@ -12,7 +12,7 @@ Everything else, including every rarely taken branch of a send, stays on the ORM
 from django.db import connection
 from django.utils import timezone
 
-from accounts import policy
+from accounts import policy, push
 
 from .models import Conversation, Membership, Message
 
@@ -31,6 +31,7 @@ def _sql() -> dict[str, str]:
                                             "last_delivered_seq")}
     cc = {f: _column(Conversation, f) for f in ("id", "kind", "title", "direct_key", "post_policy",
                                               "mention_all_policy", "last_seq", "last_message", "last_activity_at")}
+    subscribed = push.subscribed_sql(membership + "." + mc["user"])
     inserted = ("conversation", "seq", "sender", "kind", "body", "body_html", "reply_to", "client_id", "created_at",
                 "mention_ids")
     return {
@@ -65,9 +66,11 @@ def _sql() -> dict[str, str]:
             f"UPDATE {membership} SET {mc['last_read_seq']} = %s, {mc['last_delivered_seq']} = %s "
             f"WHERE {mc['id']} = %s AND {mc['last_read_seq']} < %s"
         ),
+        # With each member, whether they have a Web Push subscription (the condition is
+        # accounts.push's): the push follow-up then needs no query of its own when nobody has one.
         "unmuted_others": (
-            f"SELECT {mc['user']} FROM {membership} WHERE {mc['conversation']} = %s AND {mc['muted']} = %s "
-            f"AND {mc['user']} <> %s"
+            f"SELECT {mc['user']}, {subscribed} FROM {membership} "
+            f"WHERE {mc['conversation']} = %s AND {mc['muted']} = %s AND {mc['user']} <> %s"
         ),
     }
 
@@ -137,5 +140,6 @@ def advance_own_watermark(*, membership_id: int, seq: int) -> None:
     _run("own_watermark", [seq, seq, membership_id, seq])
 
 
-def unmuted_member_ids(*, conversation_id: int, exclude_user_id: int) -> list[int]:
-    return [row[0] for row in _run("unmuted_others", [conversation_id, False, exclude_user_id])]
+def unmuted_members(*, conversation_id: int, exclude_user_id: int) -> dict[int, bool]:
+    """The members who did not mute the chat, each with whether they have a push subscription."""
+    return {row[0]: bool(row[1]) for row in _run("unmuted_others", [conversation_id, False, exclude_user_id])}

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from chatsite.ids import parse_id
 from chatsite.realtime import publish_on_commit, user_group
 
-from .. import events, selectors
+from .. import events, push, selectors
 from ..models import Notification, User
 
 
@@ -34,7 +34,25 @@ def notify(*, recipient_id: int, kind: str, text: str, url: str = "", actor: Use
     notification = Notification.objects.create(recipient_id=recipient_id, kind=kind, text=text[:300], url=url,
                                                actor=actor, conversation_id=conversation_id)
     _announce(notification)
+    if kind in _PUSHED_KINDS:
+        transaction.on_commit(lambda: _push(notification))
     return notification
+
+
+# What a push tells a device about besides messages and mentions (messaging pushes those itself).
+_PUSHED_KINDS = (Notification.Kind.FRIEND_REQUEST, Notification.Kind.GROUP_INVITATION, Notification.Kind.MISSED_CALL)
+
+
+def _push(notification: Notification) -> None:
+    actor = notification.actor
+    # A missed call groups with its chat (reading the chat closes it); the others stand alone.
+    tag = (push.chat_tag(notification.conversation_id) if notification.kind == Notification.Kind.MISSED_CALL
+           and notification.conversation_id else f"{notification.kind}-{notification.pk}")
+    push.queue_push(audiences=[([notification.recipient_id], {
+        "kind": notification.kind, "title": actor.display_name if actor else _("Notification"),
+        "body": notification.text, "url": notification.url or "/notifications/", "tag": tag,
+        "conversation_id": notification.conversation_id})],
+        key=f"notification:{notification.pk}", actor_id=actor.pk if actor else None)
 
 
 def _announce(notification: Notification) -> None:
@@ -110,5 +128,7 @@ def settle_notifications(*, user_id: int, kind: str, actor_id: int | None = None
 
 
 def mark_conversation_notifications_read(*, user_id: int, conversation_id: int) -> None:
-    """Reading a chat settles its "new messages" notification."""
+    """Reading a chat settles its "new messages" notification, and closes the chat's pushed
+    notifications on the person's devices."""
     settle_notifications(user_id=user_id, kind=Notification.Kind.MESSAGE, conversation_id=conversation_id)
+    transaction.on_commit(lambda: push.close_chat_notifications(user_id=user_id, conversation_id=conversation_id))

@@ -1,6 +1,8 @@
 """Every change to a person's account outside allauth's own flows."""
 
 import io
+import zoneinfo
+from datetime import time as dt_time
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -16,8 +18,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from chatsite.protocol import CLOSE_RECONNECT, CLOSE_SIGNED_OUT
 from chatsite.realtime import publish_on_commit, session_group, user_group
 
-from ..models import User
+from ..models import PushSubscription, User
 from ..signals import account_deleted
+
+UNCHANGED = object()  # update_settings: a setting not given stays as it is
 
 
 def end_live_sessions(*, user_id: int | None = None, session_key: str | None = None) -> None:
@@ -110,6 +114,7 @@ def delete_account(*, user: User, request=None) -> None:
     EmailAddress.objects.filter(user=user).delete()
     SocialAccount.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
+    PushSubscription.objects.filter(user=user).delete()  # no device hears of this account again
     account_deleted.send(sender=User, user_id=user.pk)
     if old_avatar:
         transaction.on_commit(lambda: storage.delete(old_avatar))
@@ -119,9 +124,28 @@ def delete_account(*, user: User, request=None) -> None:
 
 
 @transaction.atomic
-def update_settings(*, user: User, direct_messages_from: str, hide_last_seen: bool, email_digest: bool) -> User:
+def update_settings(*, user: User, direct_messages_from: str, hide_last_seen: bool, email_digest: bool,
+                    push_private_previews: bool | None = None, quiet_hours_start=UNCHANGED, quiet_hours_end=UNCHANGED,
+                    time_zone: str | None = None) -> User:
+    """The privacy and notification settings; the push ones (None / UNCHANGED) stay as they are
+    unless given."""
     if direct_messages_from not in ("everyone", "friends"):
         raise ValidationError(_("Choose who may start a chat with you."))
     user.direct_messages_from, user.hide_last_seen, user.email_digest = direct_messages_from, hide_last_seen, email_digest
-    user.save(update_fields=["direct_messages_from", "hide_last_seen", "email_digest"])
+    fields = ["direct_messages_from", "hide_last_seen", "email_digest"]
+    if push_private_previews is not None:
+        user.push_private_previews = bool(push_private_previews)
+        fields.append("push_private_previews")
+    if quiet_hours_start is not UNCHANGED or quiet_hours_end is not UNCHANGED:
+        start, end = quiet_hours_start or None, quiet_hours_end or None
+        if (start is None) != (end is None) or not all(v is None or isinstance(v, dt_time) for v in (start, end)):
+            raise ValidationError(_("Give both times of your quiet hours, or neither."))
+        user.quiet_hours_start, user.quiet_hours_end = start, end
+        fields += ["quiet_hours_start", "quiet_hours_end"]
+    if time_zone is not None:
+        if time_zone and time_zone not in zoneinfo.available_timezones():
+            raise ValidationError(_("Choose a time zone from the list."))
+        user.time_zone = time_zone
+        fields.append("time_zone")
+    user.save(update_fields=fields)
     return user

@@ -153,3 +153,42 @@ def test_a_malformed_rate_in_the_environment_stops_check_and_the_asgi_server(tmp
     server = _start("-c", "import chatsite.asgi", **bad)
     assert server.returncode != 0 and "ImproperlyConfigured: chatsite.E001" in server.stderr
     assert _start("-c", "import chatsite.asgi", VAR_DIR=str(tmp_path)).returncode == 0
+
+
+# --- Web Push and the installable app (E040-E044) -------------------------------------------------
+def _pem(curve) -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.generate_private_key(curve).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+
+def _other_curve_key() -> str:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return _pem(ec.SECP384R1())
+
+
+@pytest.mark.parametrize("setting, value, error_id", [
+    ("VAPID_PRIVATE_KEY", "not a key", "chatsite.E040"),
+    ("VAPID_PRIVATE_KEY", _other_curve_key(), "chatsite.E040"),
+    ("VAPID_SUBJECT", "admin@example.com", "chatsite.E041"),
+    ("VAPID_SUBJECT", "http://example.com", "chatsite.E041"),
+    ("PUSH_TTL_SECONDS", 0, "chatsite.E042"),
+    ("PUSH_TTL_SECONDS", 29 * 86400, "chatsite.E042"),
+    ("PUSH_PRESENCE_TTL_SECONDS", 0, "chatsite.E043"),
+    ("PUSH_TIMEOUT_SECONDS", "10", "chatsite.E044"),
+])
+def test_each_bad_push_setting_gives_its_error(setting, value, error_id):
+    with override_settings(**{setting: value}):
+        assert _ids() == [error_id]
+        with pytest.raises(ImproperlyConfigured, match=error_id):
+            raise_for_bad_settings()
+
+
+def test_a_p256_vapid_key_and_a_contact_url_pass():
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    with override_settings(VAPID_PRIVATE_KEY=_pem(ec.SECP256R1()), VAPID_SUBJECT="https://chat.example.com/contact"):
+        assert _ids() == []

@@ -37,6 +37,8 @@ FRAMES = {
     "resume": [("conversation", "int", True), ("after_seq", "int", True)],
     "ping": [],
     "presence": [("active", "bool", True)],
+    # accounts/frames.py: Web Push's "this device has a visible tab"
+    "push.device": [("endpoint", "text", True), ("visible", "bool", True)],
     # calls/frames.py ("kind" and "candidate" are fuzzed as text: anything but their own shape is refused)
     "call.start": [("conversation", "int", True), ("kind", "text", True)],
     **{name: [("call", "int", True)] for name in ("call.accept", "call.decline", "call.hangup", "call.join")},

@@ -12,6 +12,7 @@ import * as voice from "./voice.js";
 import * as calls from "./calls.js";
 import * as search from "./search.js";
 import * as assistant from "./assistant.js";
+import * as push from "./push.js";
 import { pageUrls, toast } from "./util.js";
 
 const userId = Number(document.body.dataset.userId || 0);
@@ -105,6 +106,7 @@ if (userId) {
   calls.init({ userId });
   search.init();
   assistant.init({ userId });
+  push.init();
   for (const [type, handler] of Object.entries(dispatch)) socket.on(type, handler);
   socket.start({ url: urls.socket, userId });
 }
