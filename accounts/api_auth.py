@@ -24,6 +24,8 @@ class BearerAuth(HttpBearer):
         else:
             found = validate_access_token(token)
             user = found[0] if found else None
+            # A socket ticket made with it lasts no longer than the token itself.
+            request.auth_expires_at = found[1].get("exp") if found else None
         if user is None or not user.is_active:
             return None
         if api_token is not None and not api_token.can_write and request.method not in SAFE_METHODS:

@@ -15,6 +15,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, ValidationErro
 
 from accounts.api import router as accounts_router
 from accounts.api_auth import bearer_auth
+from accounts.api_socket import router as socket_router
 
 from .errors import ErrorCode, RateLimited, ServiceError
 
@@ -33,6 +34,7 @@ api = NinjaAPI(
 )
 
 api.add_router("/", accounts_router)
+api.add_router("/", socket_router)
 
 
 def _error(request, status: int, code: str, message: str, field: str | None = None, headers=None):

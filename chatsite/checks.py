@@ -237,6 +237,15 @@ SETTINGS: tuple[SettingRule, ...] = (
                 "(Ollama), or leave it unset for OpenAI's."),
     SettingRule("chatsite.E037", "ASSISTANT_NAME", short_text(40),
                 "Set ASSISTANT_NAME to the assistant's name as people see it, e.g. Assistant."),
+    # Bots: API sockets and webhooks.
+    SettingRule("chatsite.E050", "SOCKET_TICKET_SECONDS", at_most(300),
+                "Set SOCKET_TICKET_SECONDS to the seconds a socket ticket may wait to be used, 1 to 300 (e.g. 30)."),
+    SettingRule("chatsite.E051", "WEBHOOK_MAX_FAILURES", positive_int,
+                "Set WEBHOOK_MAX_FAILURES to the failed calls in a row that disable a webhook, e.g. 10."),
+    SettingRule("chatsite.E052", "WEBHOOK_TIMEOUT_SECONDS", positive_number,
+                "Set WEBHOOK_TIMEOUT_SECONDS to the seconds a webhook receiver has to answer, e.g. 5."),
+    SettingRule("chatsite.E053", "INCOMING_WEBHOOK_RATE_LIMIT", rate,
+                'Set INCOMING_WEBHOOK_RATE_LIMIT to the messages one incoming webhook may post per window, e.g. "20/m".'),
 )
 
 

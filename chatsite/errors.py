@@ -35,6 +35,9 @@ class ErrorCode(StrEnum):
     OVER_BUDGET = "over_budget"  # the person used this month's assistant tokens (ASSISTANT_MONTHLY_TOKENS)
     ASSISTANT_OFF = "assistant_off"  # no OPENAI_API_KEY / OPENAI_BASE_URL: the assistant is not set up
     ASSISTANT_FAILED = "assistant_failed"  # the model's endpoint refused, failed or timed out
+    # Bots: API sockets and webhooks.
+    WEBHOOK_URL_REFUSED = "webhook_url_refused"  # not http(s), or an address the site may not call (SSRF guard)
+    TICKET_INVALID = "ticket_invalid"  # a socket ticket unknown, used already, or expired
 
 
 class ServiceError(Exception):

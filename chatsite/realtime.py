@@ -53,10 +53,19 @@ def conversation_group(conversation_id: int) -> str:
     return f"conversation.{conversation_id}"
 
 
-def event(event_type: str, payload: dict, **routing) -> dict:
+def event(event_type: str, payload: dict, *, api: dict | None = None, **routing) -> dict:
     """A channel-layer event: the client's JSON text, serialised once whatever the number of
-    recipients, beside the routing keys the socket reads (chatsite.protocol.ROUTING_KEYS)."""
-    return {"type": event_type, "text": json.dumps({"type": event_type, **payload}), **routing}
+    recipients, beside the routing keys the socket reads (chatsite.protocol.ROUTING_KEYS).
+
+    ``api``: the payload of the event's JSON twin for API sockets and webhooks (data instead of
+    rendered HTML). An event carrying ``html`` without one gets the same payload with ``html``
+    null: every HTML-carrying event has a twin, serialised once like its text."""
+    built = {"type": event_type, "text": json.dumps({"type": event_type, **payload}), **routing}
+    if api is not None:
+        built["api_text"] = json.dumps({"type": event_type, **api})
+    elif payload.get("html") is not None:
+        built["api_text"] = json.dumps({"type": event_type, **payload, "html": None})
+    return built
 
 
 def publish_on_commit(groups: Iterable[str], event: dict) -> None:
@@ -275,6 +284,7 @@ class Socket:
     session_key: str | None
     conversation_ids: set[int] = field(default_factory=set)
     state: dict = field(default_factory=dict)  # per-app state (e.g. presence's "active")
+    api: bool = False  # signed in with a bearer token or a ticket: gets the JSON twins of events
 
 
 @dataclass(frozen=True)
