@@ -191,3 +191,16 @@ def fake_openai(_fake_openai_server, settings):
     settings.OPENAI_MODEL = "fake-model"
     yield _fake_openai_server
     _fake_openai_server.reset()
+
+
+# --- Webhooks (messaging/webhooks.py) ----------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _webhook_flag_forgotten():
+    """The process's "is any webhook active?" flag lives for a few seconds: a test whose webhooks
+    were flushed with its database must not leave the next test believing one exists."""
+    from messaging import webhooks
+
+    webhooks._flag["until"] = 0.0
+    yield
+    webhooks._flag["until"] = 0.0

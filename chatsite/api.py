@@ -16,6 +16,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, ValidationErro
 from accounts.api import router as accounts_router
 from accounts.api_auth import bearer_auth
 from accounts.api_socket import router as socket_router
+from messaging.api_webhooks import router as webhooks_router
 
 from .errors import ErrorCode, RateLimited, ServiceError
 
@@ -35,6 +36,7 @@ api = NinjaAPI(
 
 api.add_router("/", accounts_router)
 api.add_router("/", socket_router)
+api.add_router("/", webhooks_router)
 
 
 def _error(request, status: int, code: str, message: str, field: str | None = None, headers=None):

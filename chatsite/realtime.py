@@ -84,6 +84,29 @@ def _committed(groups: list[str], event: dict) -> None:
         outbox.append((groups, event))
     else:
         publish_now(groups, event)
+    for tap in _publish_taps:
+        tap(groups, event)
+
+
+# Called with (groups, event) for every event published after its commit (messaging.webhooks
+# hands the events of chats to their bots' webhooks). A tap must be cheap when it has nothing to
+# do: it runs on every publish. Work it needs goes through run_after_publish.
+_publish_taps: list[Callable[[list[str], dict], None]] = []
+
+
+def on_publish(tap: Callable[[list[str], dict], None]) -> Callable:
+    _publish_taps.append(tap)
+    return tap
+
+
+def run_after_publish(work: Callable[[], None]) -> None:
+    """From a tap: run ``work`` (sync, may use the database) after this call's events have gone
+    out: for a socket, with its follow-ups (never delaying the ack or the delivery); else now."""
+    follow_ups = _follow_ups.get()
+    if follow_ups is not None:
+        follow_ups.append(work)
+    else:
+        work()
 
 
 def after_commit_and_publish(work) -> None:

@@ -35,6 +35,7 @@ PUBLIC = {
     "digest_unsubscribe": "the link in a digest email works without signing in",
     "healthz": "the liveness probe of a load balancer or orchestrator",
     "readyz": "the readiness probe of a load balancer or orchestrator",
+    "incoming_hook": "a chat's incoming webhook: a script posts with the secret in its URL (messaging/hook_views.py)",
 }
 
 # Whole APIs that sign their callers in themselves and answer in JSON (401, never a redirect).
