@@ -495,7 +495,7 @@ class ApiMessage(Outgoing):
     seq: Seq
     conversation: Id
     client_id: str  # the sender's own id for the send ("" for others' messages in a history)
-    sender: ApiPerson | None  # None: a system line, or a deleted account
+    sender: ApiPerson | None  # null: a system line, or a deleted account
     kind: Literal["text", "image", "file", "audio", "video", "link", "system", "call"]
     body: str  # the text as written (markdown); "" once deleted
     html: str | None  # the body rendered and sanitised, as the site shows it
@@ -528,6 +528,15 @@ class ApiHistory(Outgoing):
 
 API_EVENTS: dict[str, type[Outgoing]] = {"message.created": ApiMessageEvent, "message.updated": ApiMessageEvent}
 API_REPLIES: dict[str, type[Outgoing]] = {"history": ApiHistory}
+
+# The events an outgoing webhook receives (messaging/webhooks.py), as their JSON twins: what a bot
+# acts on (messages, membership, invitations), not the chatter of typing, receipts and presence.
+WEBHOOK_EVENTS = ("message.created", "message.updated", "members.changed", "group.changed",
+                  "conversation.joined", "conversation.left", "invitation.changed")
+# The headers of a webhook call: HMAC-SHA256 of "<timestamp>.<body>", its time, the event type, and
+# the delivery's id (the same on every retry: a receiver drops repeats by it).
+WEBHOOK_HEADERS = {"signature": "X-Chat-Signature", "timestamp": "X-Chat-Timestamp", "event": "X-Chat-Event",
+                   "delivery": "X-Chat-Delivery"}
 
 # The subprotocol an API socket asks for (beside ``bearer.<token>``) and is accepted with.
 SUBPROTOCOL = "chat.v1"

@@ -41,6 +41,7 @@ from accounts import services as account_services
 from accounts.models import ApiToken, Notification, User
 from chatsite import ratelimit
 from chatsite.errors import ErrorCode, InvalidInput, NotAllowed, NotFound
+from chatsite.protocol import WEBHOOK_EVENTS, WEBHOOK_HEADERS
 from chatsite.realtime import on_publish, run_after_publish
 from chatsite.tasks import claim_key, key_is_claimed
 from chatsite.text import clean_text
@@ -48,10 +49,6 @@ from chatsite.text import clean_text
 from .models import IncomingWebhook, Membership, Webhook
 from .selectors import access_membership
 
-# The events a webhook receives: what a bot acts on (messages, membership, invitations); not the
-# chatter of typing, receipts and presence.
-WEBHOOK_EVENTS = ("message.created", "message.updated", "members.changed", "group.changed",
-                  "conversation.joined", "conversation.left", "invitation.changed")
 _WEBHOOK_EVENTS = frozenset(WEBHOOK_EVENTS)
 MAX_WEBHOOKS_PER_USER = 10
 SECRET_PREFIX = "whsec_"
@@ -60,7 +57,7 @@ HOOK_PREFIX = "chat_hook_"
 DELIVERY_RETRIES = 5
 RESPONSE_BYTES_READ = 65536  # of a receiver's answer: read and dropped (it says nothing we use)
 SIGNATURE_HEADER, TIMESTAMP_HEADER, EVENT_HEADER, DELIVERY_HEADER = (
-    "X-Chat-Signature", "X-Chat-Timestamp", "X-Chat-Event", "X-Chat-Delivery")
+    WEBHOOK_HEADERS[k] for k in ("signature", "timestamp", "event", "delivery"))
 
 
 # --- the cheap flag: is any webhook active? ------------------------------------------------------
