@@ -9,10 +9,12 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from conftest import make_user
-from messaging import services
+from groups import services as group_services
+from messaging import services, webhooks
 
 from .a11y import assert_accessible
 from .chat_helpers import message_item, open_chat, sign_in
+from .conftest import PHONE
 
 pytestmark = pytest.mark.e2e
 
@@ -55,3 +57,17 @@ def test_make_post_through_and_revoke_an_incoming_webhook(page, shoot, off_loop)
     expect(page.get_by_text("The webhook was revoked: its address no longer works.")).to_be_visible()
     expect(page.get_by_text("This chat has no webhooks.")).to_be_visible()
     assert off_loop(post, "after revoking") == 404
+
+
+def test_the_webhooks_page_in_dark_mode_on_a_phone(new_page, shoot, off_loop):
+    owner, member = make_user("oona", first_name="Oona"), make_user("mo", first_name="Mo")
+    group = off_loop(group_services.create_group, user=owner, title="Night shift", member_ids=[member.pk])
+    off_loop(webhooks.create_incoming_webhook, user=member, conversation_id=group.pk, name="Pager")
+    page = new_page(viewport=PHONE, color_scheme="dark")
+    sign_in(page, "oona")
+    page.goto(f"/c/{group.pk}/hooks/")
+    row = page.get_by_role("row", name=re.compile("Pager"))
+    expect(row).to_contain_text("Mo")
+    expect(page.get_by_role("button", name="Revoke Pager")).to_be_visible()  # a group admin may revoke it
+    assert_accessible(page)
+    shoot(page, "incoming-webhooks-dark-phone")
