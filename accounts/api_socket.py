@@ -17,10 +17,12 @@ class TicketOut(Schema):
     url: str  # the socket's path with the ticket, e.g. /ws/?ticket=chat_tkt_…
 
 
-@router.post("/socket/ticket", response=responses(TicketOut, 201), summary="A one-time ticket to open the socket")
+@router.post("/socket/ticket", response=responses(TicketOut, 201), summary="A one-time ticket to open the socket",
+             url_name="socket_ticket")
 def socket_ticket(request):
     """Open ``wss://<site>/ws/?ticket=<ticket>`` within ``expires_in`` seconds; the ticket then
-    stops working. The socket is the token's: revoking the token closes it. Clients that can set
+    stops working. The socket is the token's: revoking the token closes it, and a read-only token's
+    socket may only read (ping, resume, presence, call.sync). Clients that can set
     the socket's subprotocol need no ticket: offer ``chat.v1, bearer.<token>``."""
     expires_at = None
     if request.api_token is None:  # a JWT access token: the socket ends when it expires

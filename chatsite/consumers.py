@@ -282,7 +282,7 @@ class SocketConsumer(AsyncConsumer):
         _sockets_per_user[user.pk] += 1
         session = self.scope.get("session")
         self.socket = Socket(user=user, session_key=session.session_key if session is not None else None,
-                             api=api is not None)
+                             api=api is not None, read_only=api is not None and api.credential.read_only)
         self.opened = True  # from here on, the close hooks undo whatever the open hooks did
         # The user's own groups first, the list of chats second: a removal published in between
         # then still reaches this socket (as conversation.left) instead of being missed.
@@ -338,6 +338,9 @@ class SocketConsumer(AsyncConsumer):
             if frame_type is None:
                 raise ServiceError(_("Unknown frame type “%(type)s”.") % {"type": frame["type"][:40]},
                                    code=ErrorCode.UNKNOWN_FRAME)
+            if self.socket.read_only and frame_type.name not in protocol.READ_ONLY_FRAMES:
+                raise ServiceError(_("This token is read-only: make a read and write token to change things."),
+                                   code=ErrorCode.READ_ONLY_TOKEN)
             if not frame_limiter.allow(self.socket.user.pk, frame_type):
                 raise ServiceError(_("Too many “%(type)s” frames. Please wait a moment.") % {"type": frame_type.name},
                                    code=ErrorCode.RATE_LIMITED)

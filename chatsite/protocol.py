@@ -538,6 +538,10 @@ WEBHOOK_EVENTS = ("message.created", "message.updated", "members.changed", "grou
 WEBHOOK_HEADERS = {"signature": "X-Chat-Signature", "timestamp": "X-Chat-Timestamp", "event": "X-Chat-Event",
                    "delivery": "X-Chat-Delivery"}
 
+# The frames a read-only token's socket may send: reading and keeping the socket alive. Any other
+# frame (a send, typing, receipts, calls) is answered with ``read_only_token``.
+READ_ONLY_FRAMES = frozenset({"ping", "resume", "presence", "call.sync"})
+
 # The subprotocol an API socket asks for (beside ``bearer.<token>``) and is accepted with.
 SUBPROTOCOL = "chat.v1"
 BEARER_PREFIX = "bearer."

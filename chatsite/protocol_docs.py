@@ -136,7 +136,9 @@ def _commented_constants(source: str, pattern: str) -> list[tuple[str, str, str]
 
 
 def render() -> str:
-    out = [HEADER, "## Frames (client to server)", "",
+    read_only = ", ".join(f"`{name}`" for name in sorted(protocol.READ_ONLY_FRAMES))
+    out = [HEADER, f"A read-only token's socket may send only {read_only}; any other frame is answered with "
+           "`error` `read_only_token`.", "", "## Frames (client to server)", "",
            "Each frame type has a rate limit per person (per process); past it, `error` with `rate_limited`.", ""]
     nested: set = set()
     registered = frame_types()

@@ -308,6 +308,7 @@ class Socket:
     conversation_ids: set[int] = field(default_factory=set)
     state: dict = field(default_factory=dict)  # per-app state (e.g. presence's "active")
     api: bool = False  # signed in with a bearer token or a ticket: gets the JSON twins of events
+    read_only: bool = False  # a read-only token's socket: only protocol.READ_ONLY_FRAMES
 
 
 @dataclass(frozen=True)

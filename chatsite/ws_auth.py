@@ -37,6 +37,7 @@ class ApiCredential:
     user: object
     token_id: int | None  # the personal access token behind it (its revocation closes the socket)
     expires_at: float | None  # a Unix time: the socket is closed then (a JWT's exp, a token's expiry)
+    read_only: bool = False  # a read-only token: the socket may read, not write (protocol.READ_ONLY_FRAMES)
 
 
 @dataclass

@@ -104,7 +104,9 @@ def issue_socket_ticket(*, user: User, api_token: ApiToken | None = None, expire
         expires_at = api_token.expires_at.timestamp()
     ticket = TICKET_PREFIX + secrets.token_urlsafe(32)
     cache.set(_ticket_key(ticket), {"user_id": user.pk, "token_id": api_token.pk if api_token else None,
-                                    "expires_at": expires_at}, timeout=settings.SOCKET_TICKET_SECONDS)
+                                    "expires_at": expires_at,
+                                    "read_only": bool(api_token is not None and not api_token.can_write)},
+              timeout=settings.SOCKET_TICKET_SECONDS)
     return ticket
 
 
@@ -137,13 +139,15 @@ def authenticate_socket(kind: str, value: str):
         token_id = record["token_id"]
         if user is None or (token_id and not ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).exists()):
             return None
-        return ApiCredential(user=user, token_id=token_id, expires_at=record["expires_at"])
+        return ApiCredential(user=user, token_id=token_id, expires_at=record["expires_at"],
+                             read_only=record.get("read_only", False))
     if value.startswith(TOKEN_PREFIX):
         token = authenticate_api_token(value)
         if token is None:
             return None
         return ApiCredential(user=token.user, token_id=token.pk,
-                             expires_at=token.expires_at.timestamp() if token.expires_at else None)
+                             expires_at=token.expires_at.timestamp() if token.expires_at else None,
+                             read_only=not token.can_write)
     try:
         found = validate_access_token(value)
     except Exception:  # a malformed JWT is a refused one

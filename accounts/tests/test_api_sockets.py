@@ -21,6 +21,7 @@ from chatsite import protocol
 from chatsite.asgi import application
 from conftest import make_user
 from messaging import services
+from messaging.models import Message
 from messaging.tests.test_consumer import connect, next_of_type, session_cookie_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -240,3 +241,27 @@ async def test_a_ticket_asked_with_a_jwt_lasts_no_longer_than_the_jwt(people):
     socket, connected, _ = await api_socket(ticket=response.json()["ticket"], subprotocols=[])
     assert connected and (await socket.receive_json_from())["user_id"] == bot.pk
     assert await close_code(socket, timeout=6) == protocol.CLOSE_SIGNED_OUT
+
+
+async def test_a_read_only_token_socket_reads_but_cannot_write(people):
+    ana, bot = people
+    chat = await database_sync_to_async(services.get_or_create_direct_conversation)(user=ana, other_id=bot.pk)
+    await database_sync_to_async(services.send_message)(user=ana, conversation_id=chat.pk, body="hello reader")
+    reader = (await database_sync_to_async(new_token)(bot, scope="read")).secret
+    # By subprotocol, and by a ticket (which a read-only token may ask for: it changes nothing).
+    ticket = await database_sync_to_async(Client().post)("/api/v1/socket/ticket", HTTP_AUTHORIZATION=f"Bearer {reader}")
+    assert ticket.status_code == 201
+    for socket in ((await api_socket(token=reader))[0], (await api_socket(ticket=ticket.json()["ticket"],
+                                                                          subprotocols=[]))[0]):
+        await socket.receive_json_from()
+        await socket.send_json_to({"type": "resume", "conversation": chat.pk, "after_seq": 0})
+        assert [m["body"] for m in (await next_of_type(socket, "history"))["messages"]] == ["hello reader"]
+        for frame in ({"type": "message.send", "conversation": chat.pk, "body": "sneaky", "client_id": "x"},
+                      {"type": "typing", "conversation": chat.pk}, {"type": "read", "conversation": chat.pk, "seq": 1}):
+            await socket.send_json_to(frame)
+            error = await next_of_type(socket, "error")
+            assert error["code"] == "read_only_token" and error["for"] == frame["type"]
+        await socket.send_json_to({"type": "ping"})
+        await next_of_type(socket, "pong")
+        await socket.disconnect()
+    assert not await database_sync_to_async(Message.objects.filter(body="sneaky").exists)()
