@@ -92,7 +92,13 @@ async def test_token_sockets_skip_the_origin_check_but_never_fall_back_to_the_co
     socket, connected, _ = await api_socket(token="chat_pat_bogus", origin="https://evil.example", cookie_of=ana)
     assert (await socket.receive_json_from())["code"] == "unauthorized"
     assert await close_code(socket) == protocol.CLOSE_SIGNED_OUT
-    # With the bot's own token, the socket is the bot's, whatever the Origin and the cookie.
+    # Or a bogus ticket (or an empty one) beside the cookie: refused too.
+    for ticket in ("chat_tkt_bogus", "&"):  # "&": ?ticket= with no value
+        socket, connected, _ = await api_socket(ticket=ticket, origin="https://evil.example", cookie_of=ana,
+                                                subprotocols=[])
+        assert (await socket.receive_json_from())["code"] == "ticket_invalid"
+        assert await close_code(socket) == protocol.CLOSE_SIGNED_OUT
+        # With the bot's own token, the socket is the bot's, whatever the Origin and the cookie.
     secret = (await database_sync_to_async(new_token)(bot)).secret
     socket, connected, _ = await api_socket(token=secret, origin="https://evil.example", cookie_of=ana)
     assert connected and (await socket.receive_json_from())["user_id"] == bot.pk
