@@ -57,6 +57,7 @@ bench: install
 	$(PY) manage.py collectstatic --noinput -v0
 	ulimit -n $$(ulimit -Hn) && $(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/micro_upload.py --json bench/results/upload.json
+	$(PY) bench/micro_api.py --json bench/results/api-sqlite.json
 
 clean:
 	rm -rf $(VENV) staticfiles

@@ -193,6 +193,57 @@ def fake_openai(_fake_openai_server, settings):
     _fake_openai_server.reset()
 
 
+# --- The HTTP API (/api/v1/), called with a personal access token ---------------------------------
+
+class ApiCaller:
+    """A Django test client that calls /api/v1/ with ``Authorization: Bearer <token>`` and JSON
+    bodies: ``api.post("/conversations/1/messages", {"body": "hi"})``. No token: anonymous."""
+
+    def __init__(self, secret: str | None):
+        from django.test import Client
+
+        self.client = Client()
+        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if secret else {}
+
+    def _call(self, method: str, path: str, data=None, **extra):
+        url = path if path.startswith("/api/") else f"/api/v1{path}"
+        if method == "get":
+            return self.client.get(url, data, **self.headers, **extra)
+        if "files" in extra:  # multipart
+            return getattr(self.client, method)(url, {**(data or {}), **extra.pop("files")}, **self.headers, **extra)
+        body = {} if data is None else data
+        return getattr(self.client, method)(url, body, content_type="application/json", **self.headers, **extra)
+
+    def get(self, path, params=None, **extra):
+        return self._call("get", path, params, **extra)
+
+    def post(self, path, data=None, **extra):
+        return self._call("post", path, data, **extra)
+
+    def put(self, path, data=None, **extra):
+        return self._call("put", path, data, **extra)
+
+    def patch(self, path, data=None, **extra):
+        return self._call("patch", path, data, **extra)
+
+    def delete(self, path, data=None, **extra):
+        return self._call("delete", path, data, **extra)
+
+
+@pytest.fixture
+def api_as(db):
+    """``api_as(user)``: an ApiCaller with a new write token of ``user`` (``scope="read"`` for a
+    read-only one; ``api_as(None)`` calls without a token)."""
+    from accounts.services import tokens
+
+    def _api_as(user, scope: str = "write") -> ApiCaller:
+        if user is None:
+            return ApiCaller(None)
+        return ApiCaller(tokens.create_api_token(user=user, name=f"test {scope}", scope=scope).secret)
+
+    return _api_as
+
+
 # --- Webhooks (messaging/webhooks.py) ----------------------------------------------------------
 
 @pytest.fixture(autouse=True)

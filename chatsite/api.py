@@ -11,11 +11,16 @@ from django.conf import settings
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, AuthorizationError, ValidationError
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
+from accounts.api import notification_router, people_router, token_router
 from accounts.api import router as accounts_router
 from accounts.api_auth import bearer_auth
 from accounts.api_socket import router as socket_router
+from calls.api import router as calls_router
+from groups.api import router as groups_router
+from messaging.api import file_router, message_router
+from messaging.api import router as conversations_router
 from messaging.api_webhooks import router as webhooks_router
 
 from .errors import ErrorCode, RateLimited, ServiceError
@@ -35,6 +40,14 @@ api = NinjaAPI(
 )
 
 api.add_router("/", accounts_router)
+api.add_router("/", people_router)
+api.add_router("/", conversations_router)
+api.add_router("/", message_router)
+api.add_router("/", file_router)
+api.add_router("/", groups_router)
+api.add_router("/", calls_router)
+api.add_router("/", notification_router)
+api.add_router("/", token_router)
 api.add_router("/", socket_router)
 api.add_router("/", webhooks_router)
 
@@ -76,6 +89,14 @@ def unauthorized(request, exc):
 @api.exception_handler(AuthorizationError)
 def forbidden(request, exc):
     return _error(request, 403, ErrorCode.FORBIDDEN, _("You may not do that."))
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    # Ninja's own refusals (a body that is not JSON, a wrong content type) in the one error shape.
+    if exc.status_code == 400:
+        return _error(request, 400, ErrorCode.INVALID, _("The request body is not valid JSON."))
+    return _error(request, exc.status_code, ErrorCode.INVALID, _("The request is not valid."))
 
 
 @api.exception_handler(Http404)

@@ -28,9 +28,12 @@ def access_membership(user, conversation_id) -> Membership:
 
 def access_attachment(user, attachment_id) -> Attachment:
     attachment = parse_id(attachment_id) and Attachment.objects.filter(pk=parse_id(attachment_id)).first()
-    if not attachment:
+    if not attachment or attachment.message_id is None:
         raise NotFound(_("That file does not exist."))
-    message = access_message(user, attachment.message_id)
+    try:
+        message = access_message(user, attachment.message_id)
+    except NotFound:  # an outsider hears what a missing file says: nothing tells them it exists
+        raise NotFound(_("That file does not exist.")) from None
     if message.is_deleted:
         raise NotFound(_("That file was deleted."))
     return attachment

@@ -308,15 +308,23 @@ def _delete_attachments(message: Message) -> None:
 
 @transaction.atomic
 def toggle_reaction(*, user: User, message_id: int, emoji: str) -> Message:
+    return set_reaction(user=user, message_id=message_id, emoji=emoji, on=None)
+
+
+@transaction.atomic
+def set_reaction(*, user: User, message_id: int, emoji: str, on: bool | None) -> Message:
+    """Add (``on``), remove (not ``on``) or toggle (None) the user's ``emoji`` on a message. Adding
+    or removing twice leaves the same state: an API client's retry changes nothing."""
     if emoji not in REACTION_CHOICES:
-        raise InvalidInput(_("That reaction is not available."))
+        raise InvalidInput(_("That reaction is not available."), field="emoji")
     message = access_message(user, message_id)
     if message.is_deleted or message.kind == Message.Kind.SYSTEM:
         raise InvalidInput(_("You cannot react to that message."))
     _check_contact(user, message.conversation)
     ratelimit.hit("send", user.pk, settings.MESSAGE_RATE_LIMIT, _("You are reacting too fast. Please wait a moment."))
-    deleted, _by_model = Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()
-    if not deleted:
+    # A toggle is a delete that found nothing, then an add: one query when it removes.
+    removed = bool(on is not True and Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()[0])
+    if on or (on is None and not removed):
         Reaction.objects.get_or_create(message=message, user=user, emoji=emoji)  # a double click stores one
     publish_on_commit([conversation_group(message.conversation_id)], events.message_updated(message))
     return message
@@ -325,9 +333,15 @@ def toggle_reaction(*, user: User, message_id: int, emoji: str) -> Message:
 @transaction.atomic
 def toggle_star(*, user: User, message_id: int) -> bool:
     """Star or unstar; returns whether the message is now starred. Stars are private to the user."""
+    return set_star(user=user, message_id=message_id, on=None)
+
+
+@transaction.atomic
+def set_star(*, user: User, message_id: int, on: bool | None) -> bool:
+    """Star (``on``), unstar (not ``on``) or toggle (None); returns whether the message is now starred."""
     message = access_message(user, message_id)
-    deleted, _by_model = Star.objects.filter(user=user, message=message).delete()
-    if deleted:
+    removed = bool(on is not True and Star.objects.filter(user=user, message=message).delete()[0])
+    if on is False or (on is None and removed):
         return False
     if message.is_deleted:
         raise InvalidInput(_("You cannot star a deleted message."))

@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,12 +12,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors as account_selectors
 from chatsite.errors import InvalidInput
-from chatsite.files import serve_stored_file
 from chatsite.http import htmx_only, service_errors
 from chatsite.ids import parse_id
 from chatsite.s3 import is_s3
 
-from . import assistant, selectors, services, uploads
+from . import assistant, file_transport, selectors, services, uploads
 from .html import render_conversation_entries, render_conversation_entry, render_message_item
 from .search import search_messages
 
@@ -252,10 +250,7 @@ def starred(request):
 def attachment(request, attachment_id: int):
     """A file of a message (or its thumbnail), for members of its conversation only."""
     item = selectors.access_attachment(request.user, attachment_id)
-    if request.GET.get("thumbnail") and item.thumbnail:
-        return serve_stored_file(item.thumbnail.name, content_type=uploads.THUMBNAIL_TYPE,
-                                 download_name=f"thumbnail-{item.original_name}.webp")
-    return serve_stored_file(item.file.name, content_type=item.content_type, download_name=item.original_name)
+    return file_transport.serve_attachment(item, thumbnail=bool(request.GET.get("thumbnail")))
 
 
 def _upload_json(item) -> JsonResponse:
@@ -263,50 +258,18 @@ def _upload_json(item) -> JsonResponse:
                          "content_type": item.content_type, "status": item.status}, status=201)
 
 
-class _SizeLimit(FileUploadHandler):
-    """Stops reading a file as soon as it passes UPLOAD_MAX_BYTES (a body without Content-Length
-    or one that lied): nothing over the limit reaches the disk."""
-
-    exceeded = False
-
-    def receive_data_chunk(self, raw_data, start):
-        if start + len(raw_data) > settings.UPLOAD_MAX_BYTES:
-            self.exceeded = True
-            raise StopUpload(connection_reset=False)
-        return raw_data
-
-    def file_complete(self, file_size):
-        return None
-
-
 @csrf_exempt  # checked below, once the size limit is in place (the CSRF check reads the body)
 @require_POST
 def upload(request):
     """One file, streamed through the server (multipart ``file``; ``duration_ms`` for a voice note).
     Answers JSON: the upload's id for the message that will claim it, or the error."""
-    limit = _SizeLimit(request)
-    request.upload_handlers.insert(0, limit)
-    return _upload(request, limit)
+    return _upload(request, file_transport.install_size_limit(request))
 
 
 @csrf_protect
 @service_errors
 def _upload(request, limit):
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    # The multipart envelope adds a little to the file: well over it, refuse before reading.
-    if declared > settings.UPLOAD_MAX_BYTES + 64 * 1024:
-        uploads.check_size(declared)
-    uploaded = request.FILES.get("file")  # (read here, or already by the CSRF check)
-    if limit.exceeded:
-        uploads.check_size(settings.UPLOAD_MAX_BYTES + 1)
-    if uploaded is None:
-        raise InvalidInput(_("Choose a file to upload."), field="file")
-    item = uploads.create_upload(user=request.user, uploaded=uploaded, name=uploaded.name,
-                                 declared_type=uploaded.content_type or "", duration_ms=request.POST.get("duration_ms"))
-    return _upload_json(item)
+    return _upload_json(file_transport.create_upload_from_request(request, limit))
 
 
 @service_errors

@@ -87,6 +87,7 @@ def sample_values(route: Route, candidates=("1", "auth", "x", "key-1:abc")) -> d
             match = resolve(route.url(**values))
         except Resolver404:
             continue
-        if match.func is route.callback:
+        # (Django Ninja lists one path once per operation name, all of them one view: the route says.)
+        if match.func is route.callback or (route.key.startswith("api-v1:") and match.route == route.route):
             return values
     return None

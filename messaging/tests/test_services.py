@@ -299,3 +299,28 @@ def test_a_client_id_outside_printable_ascii_is_refused(alice, direct, client_id
     with pytest.raises(InvalidInput):
         services.send_message(user=alice, conversation_id=direct.pk, body="hi", client_id=client_id)
     assert Message.objects.count() == 0
+
+
+def test_toggles_flip_and_sets_hold(alice, bob, send):
+    """The site's buttons toggle; the API sets (a retry changes nothing). One service serves both."""
+    said = send(bob, "news")
+    assert services.toggle_star(user=alice, message_id=said.pk) is True
+    assert services.toggle_star(user=alice, message_id=said.pk) is False
+    assert services.set_star(user=alice, message_id=said.pk, on=False) is False
+    assert services.set_star(user=alice, message_id=said.pk, on=True) is True
+    assert services.set_star(user=alice, message_id=said.pk, on=True) is True
+    assert Star.objects.filter(user=alice).count() == 1
+
+    def emojis():
+        return list(Reaction.objects.filter(message=said, user=alice).values_list("emoji", flat=True))
+
+    services.toggle_reaction(user=alice, message_id=said.pk, emoji="👍")
+    assert emojis() == ["👍"]
+    services.toggle_reaction(user=alice, message_id=said.pk, emoji="👍")
+    assert emojis() == []
+    services.set_reaction(user=alice, message_id=said.pk, emoji="👍", on=True)
+    services.set_reaction(user=alice, message_id=said.pk, emoji="👍", on=True)
+    assert emojis() == ["👍"]
+    services.set_reaction(user=alice, message_id=said.pk, emoji="👍", on=False)
+    services.set_reaction(user=alice, message_id=said.pk, emoji="👍", on=False)
+    assert emojis() == []

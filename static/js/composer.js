@@ -112,7 +112,6 @@ function closeMentions() {
   mentionList.hidden = true;
   mentionChoices = [];
   input.removeAttribute("aria-activedescendant");
-  input.setAttribute("aria-expanded", "false");
 }
 
 function renderMentions() {
@@ -127,7 +126,6 @@ function renderMentions() {
     mentionList.append(option);
   });
   mentionList.hidden = mentionChoices.length === 0;
-  input.setAttribute("aria-expanded", String(!mentionList.hidden));
   if (!mentionList.hidden) input.setAttribute("aria-activedescendant", "mention-option-" + mentionActive);
 }
 
