@@ -242,3 +242,16 @@ def api_as(db):
         return ApiCaller(tokens.create_api_token(user=user, name=f"test {scope}", scope=scope).secret)
 
     return _api_as
+
+
+# --- Webhooks (messaging/webhooks.py) ----------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _webhook_flag_forgotten():
+    """The process's "is any webhook active?" flag lives for a few seconds: a test whose webhooks
+    were flushed with its database must not leave the next test believing one exists."""
+    from messaging import webhooks
+
+    webhooks._flag["until"] = 0.0
+    yield
+    webhooks._flag["until"] = 0.0

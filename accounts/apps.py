@@ -32,7 +32,13 @@ class AccountsConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_out
         from django.db.models.signals import post_save
 
+        from chatsite.ws_auth import register_api_authenticator
+
         from . import frames  # noqa: F401 (registers the app's socket frames)
+        from .services.tokens import authenticate_socket
+
+        # API clients' sockets sign in with a bearer token or a ticket (chatsite.ws_auth).
+        register_api_authenticator(authenticate_socket)
 
         # Signing out closes this browser session's WebSockets at once.
         user_logged_out.connect(close_sockets_of_session, dispatch_uid="accounts.close_sockets_of_session")

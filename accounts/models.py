@@ -106,6 +106,7 @@ class Notification(models.Model):
         MENTION = "mention", gettext_lazy("Mention")
         MISSED_CALL = "missed_call", gettext_lazy("Missed call")
         MESSAGE = "message", gettext_lazy("New messages")
+        WEBHOOK_DISABLED = "webhook_disabled", gettext_lazy("Webhook disabled")
 
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=16, choices=Kind.choices)

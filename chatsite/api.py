@@ -16,10 +16,12 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 from accounts.api import notification_router, people_router, token_router
 from accounts.api import router as accounts_router
 from accounts.api_auth import bearer_auth
+from accounts.api_socket import router as socket_router
 from calls.api import router as calls_router
 from groups.api import router as groups_router
 from messaging.api import file_router, message_router
 from messaging.api import router as conversations_router
+from messaging.api_webhooks import router as webhooks_router
 
 from .errors import ErrorCode, RateLimited, ServiceError
 
@@ -46,6 +48,8 @@ api.add_router("/", groups_router)
 api.add_router("/", calls_router)
 api.add_router("/", notification_router)
 api.add_router("/", token_router)
+api.add_router("/", socket_router)
+api.add_router("/", webhooks_router)
 
 
 def _error(request, status: int, code: str, message: str, field: str | None = None, headers=None):

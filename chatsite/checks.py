@@ -271,6 +271,15 @@ SETTINGS: tuple[SettingRule, ...] = (
                 "without a refresh, 1 to 3600 (e.g. 60)."),
     SettingRule("chatsite.E044", "PUSH_TIMEOUT_SECONDS", at_most(120),
                 "Set PUSH_TIMEOUT_SECONDS to the seconds to wait for a push service, 1 to 120 (e.g. 10)."),
+    # Bots: API sockets and webhooks.
+    SettingRule("chatsite.E050", "SOCKET_TICKET_SECONDS", at_most(300),
+                "Set SOCKET_TICKET_SECONDS to the seconds a socket ticket may wait to be used, 1 to 300 (e.g. 30)."),
+    SettingRule("chatsite.E051", "WEBHOOK_MAX_FAILURES", positive_int,
+                "Set WEBHOOK_MAX_FAILURES to the failed calls in a row that disable a webhook, e.g. 10."),
+    SettingRule("chatsite.E052", "WEBHOOK_TIMEOUT_SECONDS", positive_number,
+                "Set WEBHOOK_TIMEOUT_SECONDS to the seconds a webhook receiver has to answer, e.g. 5."),
+    SettingRule("chatsite.E053", "INCOMING_WEBHOOK_RATE_LIMIT", rate,
+                'Set INCOMING_WEBHOOK_RATE_LIMIT to the messages one incoming webhook may post per window, e.g. "20/m".'),
 )
 
 

@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 import uuid
 from collections import defaultdict
 
@@ -39,6 +40,7 @@ from .realtime import (
     run_close_hooks,
     run_open_hooks,
     session_group,
+    token_group,
     user_group,
 )
 from .request_id import request_id
@@ -122,6 +124,8 @@ class SocketConsumer(AsyncConsumer):
         self._in_service = False  # a service call must run to its end: its events go out after it
         self._cancelling = False
         self._events_waiting = 0
+        self.api = scope.get("api")  # chatsite.ws_auth.ApiSocket for an app's or a bot's socket
+        self._expiry = None
         inbox = self._inbox = asyncio.Queue()
         frames_ahead = asyncio.Semaphore(_PENDING_FRAMES)
 
@@ -166,6 +170,8 @@ class SocketConsumer(AsyncConsumer):
                 raise
             await self._close_quickly(protocol.CLOSE_LAGGING)
         finally:
+            if self._expiry is not None:
+                self._expiry.cancel()
             if attach is not None:
                 self.channel_layer.detach(self.channel_name)
             for task in pumps:
@@ -225,38 +231,75 @@ class SocketConsumer(AsyncConsumer):
 
     async def send_json(self, payload: dict) -> None:
         if settings.PROTOCOL_CHECKS:
-            protocol.enforce("reply", protocol.check_outgoing, payload)
+            api = self.api is not None
+            protocol.enforce("reply", lambda p: protocol.check_outgoing(p, api=api), payload)
         await self.base_send({"type": "websocket.send", "text": json.dumps(payload)})
 
-    async def close(self, code: int) -> None:
+    async def close(self, code: int, reason: str = "") -> None:
         if not self.closed:
             self.closed = True
-            await self.base_send({"type": "websocket.close", "code": code})
+            message = {"type": "websocket.close", "code": code}
+            if reason:
+                message["reason"] = reason
+            await self.base_send(message)
         raise StopConsumer()
+
+    def _accept(self) -> dict:
+        """An API socket is accepted with the subprotocol it asked for (chat.v1), never with the
+        ``bearer.<token>`` it offered beside it: the token is not echoed back."""
+        if self.api is not None and self.api.subprotocol:
+            return {"type": "websocket.accept", "subprotocol": self.api.subprotocol}
+        return {"type": "websocket.accept"}
+
+    async def _refuse_api_credential(self):
+        """A bad token or ticket: accepted, told why in an error frame, closed with CLOSE_SIGNED_OUT
+        (reconnecting with the same credential cannot help)."""
+        await self.base_send(self._accept())
+        if self.api.kind == "ticket":
+            code, sentence = ErrorCode.TICKET_INVALID, _("That socket ticket is unknown, used already or expired: "
+                                                         "ask POST /api/v1/socket/ticket for a new one.")
+        else:
+            code, sentence = ErrorCode.UNAUTHORIZED, _("That token is not valid (unknown, revoked or expired).")
+        await self.send_json({"type": "error", "code": str(code), "error": sentence, "for": None,
+                              "request_id": request_id.get()})
+        await self.close(protocol.CLOSE_SIGNED_OUT, reason=str(code))
+
+    def _expire(self) -> None:
+        """The credential's time is up (a JWT access token's exp): closed as if signed out."""
+        self._deliver({"type": "session.ended", "close_code": protocol.CLOSE_SIGNED_OUT})
 
     # --- opening and closing -------------------------------------------------------------------
     async def on_connect(self):
         user = self.scope.get("user")
+        api = self.api
+        if api is not None and api.credential is None:
+            await self._refuse_api_credential()
         if user is None or not user.is_authenticated:
             await self.close(protocol.CLOSE_SIGNED_OUT)
         if _sockets_per_user[user.pk] >= settings.SOCKET_MAX_PER_USER:
-            await self.base_send({"type": "websocket.accept"})  # accepted first, so the tab sees the code
+            await self.base_send(self._accept())  # accepted first, so the tab sees the code
             await self.close(protocol.CLOSE_TOO_MANY)
         _sockets_per_user[user.pk] += 1
         session = self.scope.get("session")
-        self.socket = Socket(user=user, session_key=session.session_key if session is not None else None)
+        self.socket = Socket(user=user, session_key=session.session_key if session is not None else None,
+                             api=api is not None, read_only=api is not None and api.credential.read_only)
         self.opened = True  # from here on, the close hooks undo whatever the open hooks did
         # The user's own groups first, the list of chats second: a removal published in between
         # then still reaches this socket (as conversation.left) instead of being missed.
         groups = [user_group(user.pk)] + ([session_group(self.socket.session_key)] if self.socket.session_key else [])
+        if api is not None and api.credential.token_id:
+            groups.append(token_group(api.credential.token_id))  # revoking the token closes the socket
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.fixed_groups = groups
         await self._service(run_open_hooks, socket=self.socket)
         for conversation_id in self.socket.conversation_ids:
             await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
-        await self.base_send({"type": "websocket.accept"})
+        await self.base_send(self._accept())
         await self.send_json({"type": "hello", "user_id": user.pk})
+        if api is not None and api.credential.expires_at is not None:
+            delay = max(api.credential.expires_at - time.time(), 0)
+            self._expiry = asyncio.get_running_loop().call_later(delay, self._expire)
 
     async def _cleanup(self):
         socket, self.socket = self.socket, None
@@ -295,6 +338,9 @@ class SocketConsumer(AsyncConsumer):
             if frame_type is None:
                 raise ServiceError(_("Unknown frame type “%(type)s”.") % {"type": frame["type"][:40]},
                                    code=ErrorCode.UNKNOWN_FRAME)
+            if self.socket.read_only and frame_type.name not in protocol.READ_ONLY_FRAMES:
+                raise ServiceError(_("This token is read-only: make a read and write token to change things."),
+                                   code=ErrorCode.READ_ONLY_TOKEN)
             if not frame_limiter.allow(self.socket.user.pk, frame_type):
                 raise ServiceError(_("Too many “%(type)s” frames. Please wait a moment.") % {"type": frame_type.name},
                                    code=ErrorCode.RATE_LIMITED)
@@ -345,7 +391,7 @@ class SocketConsumer(AsyncConsumer):
         excluded = event.get("exclude_user_ids")
         if excluded and socket.user.pk in excluded:
             return
-        text = event.get("text")
+        text = event.get("api_text") or event.get("text") if socket.api else event.get("text")
         if text is not None:
             await self.base_send({"type": "websocket.send", "text": text})
 

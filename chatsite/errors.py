@@ -14,16 +14,16 @@ class ErrorCode(StrEnum):
 
     INVALID = "invalid"  # the input is wrong (a field names which, where it can)
     EMPTY = "empty"  # a message or a name with no text
-    TOO_LONG = "too_long"
-    NOT_FOUND = "not_found"
+    TOO_LONG = "too_long"  # a text over its length limit
+    NOT_FOUND = "not_found"  # no such thing, or not one the person may see
     NOT_MEMBER = "not_member"  # the conversation does not exist or the person is not in it
     FORBIDDEN = "forbidden"  # a member, but the role or the group's settings do not allow it
     BLOCKED = "blocked"  # a block between the two people stops it (said only to the one who blocked)
     FRIENDS_ONLY = "friends_only"  # the other person accepts this from friends only
-    RATE_LIMITED = "rate_limited"
+    RATE_LIMITED = "rate_limited"  # too many of these too fast: wait (HTTP: Retry-After)
     BAD_FRAME = "bad_frame"  # a socket frame that is not a JSON object with a known type and valid fields
-    UNKNOWN_FRAME = "unknown_frame"
-    FRAME_TOO_LARGE = "frame_too_large"
+    UNKNOWN_FRAME = "unknown_frame"  # a frame type the server does not know
+    FRAME_TOO_LARGE = "frame_too_large"  # a frame over SOCKET_FRAME_MAX_BYTES
     SERVER_ERROR = "server_error"  # our fault; the person may try again
     FILE_TOO_LARGE = "file_too_large"  # an upload over UPLOAD_MAX_BYTES
     OVER_QUOTA = "over_quota"  # an upload that would take the person over UPLOAD_QUOTA_BYTES
@@ -35,6 +35,9 @@ class ErrorCode(StrEnum):
     OVER_BUDGET = "over_budget"  # the person used this month's assistant tokens (ASSISTANT_MONTHLY_TOKENS)
     ASSISTANT_OFF = "assistant_off"  # no OPENAI_API_KEY / OPENAI_BASE_URL: the assistant is not set up
     ASSISTANT_FAILED = "assistant_failed"  # the model's endpoint refused, failed or timed out
+    # Bots: API sockets and webhooks.
+    WEBHOOK_URL_REFUSED = "webhook_url_refused"  # not http(s), or an address the site may not call (SSRF guard)
+    TICKET_INVALID = "ticket_invalid"  # a socket ticket unknown, used already, or expired
 
 
 class ServiceError(Exception):

@@ -344,6 +344,7 @@ class InvitationChanged(Outgoing):
     type: Literal["invitation.changed"]
     id: Id
     status: str
+    conversation: Id | None = None  # the group the invitation is to
     pending: int
     html: str | None = None  # with a new (pending) invitation: its entry for the invitations list
     title: str | None = None
@@ -464,10 +465,100 @@ EVENTS: dict[str, type[Outgoing]] = {
     "friends.changed": FriendsChanged,
 }
 
-# What the channel layer carries beside the JSON text: read by the transport, never sent on.
-ROUTING_KEYS = {"type", "text", "conversation_id", "user_id", "exclude_user_ids", "close_code"}
+# --- server -> API clients: the JSON twins -------------------------------------------------------
+#
+# A socket signed in with a bearer token or a ticket (an app, a bot) gets each event's JSON twin
+# instead of the browser's text: the same event with data in place of rendered HTML. Built once per
+# event beside the browser's text (chatsite.realtime.event), never per recipient. Message events
+# carry a ``message`` object (the REST API's shape too, messaging.serializers); every other event
+# that carries HTML has it set to null. An event without a declared twin here is sent as it is.
 
-# Close codes of the socket (the browser's socket.js acts on each).
+class ApiPerson(Outgoing):
+    id: Id
+    username: str
+    display_name: str
+
+
+class ApiAttachment(Outgoing):
+    id: Id
+    kind: Literal["image", "audio", "video", "file"]
+    name: str
+    content_type: str
+    size: int
+    width: int | None
+    height: int | None
+    duration_ms: int | None
+    url: str  # the authorised download (/files/<id>/), with the same Authorization: Bearer
+
+
+class ApiReaction(Outgoing):
+    emoji: str
+    count: int
+    user_ids: list[int]
+
+
+class ApiMessage(Outgoing):
+    """A message as API clients see it, on the socket, in webhooks and in the REST API."""
+    id: Id
+    seq: Seq
+    conversation: Id
+    client_id: str  # the sender's own id for the send ("" for others' messages in a history)
+    sender: ApiPerson | None  # null: a system line, or a deleted account
+    kind: Literal["text", "image", "file", "audio", "video", "link", "system", "call"]
+    body: str  # the text as written (markdown); "" once deleted
+    html: str | None  # the body rendered and sanitised, as the site shows it
+    via: str  # the incoming webhook that posted it ("" for a person's own message)
+    reply_to: Id | None
+    attachments: list[ApiAttachment]
+    reactions: list[ApiReaction]
+    created_at: str  # ISO 8601
+    edited_at: str | None
+    deleted: bool
+
+
+class ApiMessageEvent(Outgoing):
+    """``message.created`` (a new message) and ``message.updated`` (an edit, a delete for everyone,
+    a change of reactions): the message as it is now."""
+    type: Literal["message.created", "message.updated"]
+    conversation: Id
+    message: ApiMessage
+
+
+class ApiHistory(Outgoing):
+    """``history`` for an API socket: the messages as objects."""
+    type: Literal["history"]
+    conversation: Id
+    after_seq: Seq
+    more: bool
+    messages: list[ApiMessage]
+    members: list[MemberSummary] | None = None
+
+
+API_EVENTS: dict[str, type[Outgoing]] = {"message.created": ApiMessageEvent, "message.updated": ApiMessageEvent}
+API_REPLIES: dict[str, type[Outgoing]] = {"history": ApiHistory}
+
+# The events an outgoing webhook receives (messaging/webhooks.py), as their JSON twins: what a bot
+# acts on (messages, membership, invitations), not the chatter of typing, receipts and presence.
+WEBHOOK_EVENTS = ("message.created", "message.updated", "members.changed", "group.changed",
+                  "conversation.joined", "conversation.left", "invitation.changed")
+# The headers of a webhook call: HMAC-SHA256 of "<timestamp>.<body>", its time, the event type, and
+# the delivery's id (the same on every retry: a receiver drops repeats by it).
+WEBHOOK_HEADERS = {"signature": "X-Chat-Signature", "timestamp": "X-Chat-Timestamp", "event": "X-Chat-Event",
+                   "delivery": "X-Chat-Delivery"}
+
+# The frames a read-only token's socket may send: reading and keeping the socket alive. Any other
+# frame (a send, typing, receipts, calls) is answered with ``read_only_token``.
+READ_ONLY_FRAMES = frozenset({"ping", "resume", "presence", "call.sync"})
+
+# The subprotocol an API socket asks for (beside ``bearer.<token>``) and is accepted with.
+SUBPROTOCOL = "chat.v1"
+BEARER_PREFIX = "bearer."
+
+# What the channel layer carries beside the JSON text: read by the transport, never sent on.
+# ``api_text``: the event's JSON twin, for API sockets.
+ROUTING_KEYS = {"type", "text", "api_text", "conversation_id", "user_id", "exclude_user_ids", "close_code"}
+
+# Close codes of the socket (the browser's socket.js acts on each; an API client should too).
 CLOSE_RECONNECT = 4000  # reconnect now: the handshake checks the session again
 CLOSE_LAGGING = 4001  # this socket could not keep up and was dropped: reconnect at once and resume
 CLOSE_SIGNED_OUT = 4401  # do not reconnect: sign in again
@@ -485,9 +576,12 @@ def validation_error(error: ValidationError) -> tuple[str, str]:
 
 
 
-def check_outgoing(payload: dict) -> None:
-    """Raise ValueError unless ``payload`` (a decoded event or reply) is declared here, exactly."""
-    model = EVENTS.get(payload.get("type")) or REPLIES.get(payload.get("type"))
+def check_outgoing(payload: dict, *, api: bool = False) -> None:
+    """Raise ValueError unless ``payload`` (a decoded event or reply) is declared here, exactly.
+    ``api``: as an API socket receives it (the JSON twins)."""
+    kind = payload.get("type")
+    model = (API_EVENTS.get(kind) or API_REPLIES.get(kind)) if api else None
+    model = model or EVENTS.get(kind) or REPLIES.get(kind)
     if model is None:
         raise ValueError(f"undeclared event type {payload.get('type')!r}")
     model.model_validate(payload)
@@ -504,6 +598,11 @@ def check_layer_event(event: dict) -> None:
         if payload.get("type") != event.get("type"):
             raise ValueError(f"event {event.get('type')!r} carries the text of {payload.get('type')!r}")
         check_outgoing(payload)
+        if "api_text" in event:
+            twin = json.loads(event["api_text"])
+            if twin.get("type") != event.get("type"):
+                raise ValueError(f"event {event.get('type')!r} has the twin of {twin.get('type')!r}")
+            check_outgoing(twin, api=True)
     elif not event.get("close_code"):
         raise ValueError(f"event {event.get('type')!r} has neither text for the client nor a close code")
 

@@ -53,10 +53,19 @@ def conversation_group(conversation_id: int) -> str:
     return f"conversation.{conversation_id}"
 
 
-def event(event_type: str, payload: dict, **routing) -> dict:
+def event(event_type: str, payload: dict, *, api: dict | None = None, **routing) -> dict:
     """A channel-layer event: the client's JSON text, serialised once whatever the number of
-    recipients, beside the routing keys the socket reads (chatsite.protocol.ROUTING_KEYS)."""
-    return {"type": event_type, "text": json.dumps({"type": event_type, **payload}), **routing}
+    recipients, beside the routing keys the socket reads (chatsite.protocol.ROUTING_KEYS).
+
+    ``api``: the payload of the event's JSON twin for API sockets and webhooks (data instead of
+    rendered HTML). An event carrying ``html`` without one gets the same payload with ``html``
+    null: every HTML-carrying event has a twin, serialised once like its text."""
+    built = {"type": event_type, "text": json.dumps({"type": event_type, **payload}), **routing}
+    if api is not None:
+        built["api_text"] = json.dumps({"type": event_type, **api})
+    elif payload.get("html") is not None:
+        built["api_text"] = json.dumps({"type": event_type, **payload, "html": None})
+    return built
 
 
 def publish_on_commit(groups: Iterable[str], event: dict) -> None:
@@ -75,6 +84,29 @@ def _committed(groups: list[str], event: dict) -> None:
         outbox.append((groups, event))
     else:
         publish_now(groups, event)
+    for tap in _publish_taps:
+        tap(groups, event)
+
+
+# Called with (groups, event) for every event published after its commit (messaging.webhooks
+# hands the events of chats to their bots' webhooks). A tap must be cheap when it has nothing to
+# do: it runs on every publish. Work it needs goes through run_after_publish.
+_publish_taps: list[Callable[[list[str], dict], None]] = []
+
+
+def on_publish(tap: Callable[[list[str], dict], None]) -> Callable:
+    _publish_taps.append(tap)
+    return tap
+
+
+def run_after_publish(work: Callable[[], None]) -> None:
+    """From a tap: run ``work`` (sync, may use the database) after this call's events have gone
+    out: for a socket, with its follow-ups (never delaying the ack or the delivery); else now."""
+    follow_ups = _follow_ups.get()
+    if follow_ups is not None:
+        follow_ups.append(work)
+    else:
+        work()
 
 
 def after_commit_and_publish(work) -> None:
@@ -275,6 +307,8 @@ class Socket:
     session_key: str | None
     conversation_ids: set[int] = field(default_factory=set)
     state: dict = field(default_factory=dict)  # per-app state (e.g. presence's "active")
+    api: bool = False  # signed in with a bearer token or a ticket: gets the JSON twins of events
+    read_only: bool = False  # a read-only token's socket: only protocol.READ_ONLY_FRAMES
 
 
 @dataclass(frozen=True)

@@ -466,6 +466,18 @@ PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=86400)
 PUSH_PRESENCE_TTL_SECONDS = env.int("PUSH_PRESENCE_TTL_SECONDS", default=60)
 PUSH_TIMEOUT_SECONDS = env.int("PUSH_TIMEOUT_SECONDS", default=10)
 
+# --- Bots: API sockets and webhooks (chatsite/ws_auth.py, messaging/webhooks.py) -------------
+# A socket ticket (POST /api/v1/socket/ticket) opens one socket within this many seconds, once.
+SOCKET_TICKET_SECONDS = env.int("SOCKET_TICKET_SECONDS", default=30)
+# Outgoing webhooks: a webhook is disabled (its owner notified) after this many failed calls in a row.
+WEBHOOK_MAX_FAILURES = env.int("WEBHOOK_MAX_FAILURES", default=10)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Webhook URLs resolving to private, loopback or link-local addresses are refused unless this is on
+# (a receiver on the same network, or the test suite's on 127.0.0.1).
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+# Messages one incoming webhook (/hooks/<secret>) may post per window.
+INCOMING_WEBHOOK_RATE_LIMIT = env.str("INCOMING_WEBHOOK_RATE_LIMIT", default="20/m")
+
 # --- Security -------------------------------------------------------------------------------
 SECURE_HTTPS = env.bool("SECURE_HTTPS", default=False)
 SESSION_COOKIE_SECURE = SECURE_HTTPS

@@ -25,7 +25,7 @@ def invitation_changed(invitation: GroupInvitation) -> dict:
     from .selectors import count_pending_invitations
 
     payload = {
-        "id": invitation.pk, "status": invitation.status,
+        "id": invitation.pk, "status": invitation.status, "conversation": invitation.conversation_id,
         "pending": count_pending_invitations(invitation.invitee_id),
     }
     if invitation.status == GroupInvitation.Status.PENDING:

@@ -17,7 +17,19 @@ from chatsite.admin_tools import ReadOnlyAdmin
 from chatsite.errors import ServiceError
 
 from . import assistant, moderation
-from .models import AssistantUsage, Attachment, AuditEntry, Conversation, Mention, Message, Reaction, Report, Star
+from .models import (
+    AssistantUsage,
+    Attachment,
+    AuditEntry,
+    Conversation,
+    IncomingWebhook,
+    Mention,
+    Message,
+    Reaction,
+    Report,
+    Star,
+    Webhook,
+)
 
 
 @admin.register(Conversation)
@@ -164,3 +176,25 @@ class AssistantUsageAdmin(ReadOnlyAdmin):
 
     def has_reset_permission(self, request):
         return request.user.is_superuser or request.user.has_perm("messaging.change_assistantusage")
+
+
+# --- Bots' webhooks (messaging/webhooks.py): seen, never their secrets ------------------------------
+
+@admin.register(Webhook)
+class WebhookAdmin(ReadOnlyAdmin):
+    list_display = ("id", "user", "url", "active", "failures", "last_success_at", "disabled_at", "created_at")
+    list_select_related = ("user",)
+    list_filter = ("active", "created_at")
+    search_fields = ("user__username", "url")
+    fields = ("user", "url", "active", "failures", "last_error", "last_success_at", "disabled_at", "created_at")
+    readonly_fields = fields
+
+
+@admin.register(IncomingWebhook)
+class IncomingWebhookAdmin(ReadOnlyAdmin):
+    list_display = ("name", "conversation", "creator", "prefix", "last_used_at", "revoked_at", "created_at")
+    list_select_related = ("conversation", "creator")
+    list_filter = ("created_at", "revoked_at")
+    search_fields = ("creator__username", "name")
+    fields = ("name", "conversation", "creator", "prefix", "last_used_at", "revoked_at", "created_at")
+    readonly_fields = fields

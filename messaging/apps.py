@@ -10,6 +10,7 @@ class MessagingConfig(AppConfig):
         from . import (
             frames,  # noqa: F401 (registers the app's socket frames)
             selectors,
+            webhooks,  # noqa: F401 (its publish tap hands chats' events to their bots' webhooks)
         )
 
         # accounts decides who sees whose presence but knows nothing of conversations: messaging

@@ -10,6 +10,7 @@ from chatsite.realtime import event
 from .html import render_message_item
 from .models import Membership, Message
 from .selectors import reaction_summary
+from .serializers import message_json
 
 
 def render_message(message: Message, *, starred: set[int] = frozenset(), new: bool = False) -> str:
@@ -42,7 +43,8 @@ def message_created(message: Message) -> dict:
         "sender_id": message.sender_id,
         "created_at": message.created_at.isoformat(),
         "html": render_message(message, new=True),
-    }, conversation_id=message.conversation_id)
+    }, api={"conversation": message.conversation_id, "message": message_json(message)},
+        conversation_id=message.conversation_id)
 
 
 def mention_created(message: Message) -> dict:
@@ -51,9 +53,12 @@ def mention_created(message: Message) -> dict:
 
 
 def message_updated(message: Message) -> dict:
+    reactions = reaction_summary(message)  # once, for the HTML and the twin
     return event("message.updated", {**_summary(message), "sender_id": message.sender_id,
-                                     "html": render_message(message)},
-                  conversation_id=message.conversation_id)
+                                     "html": render_message_item(message, reactions=reactions)},
+                 api={"conversation": message.conversation_id,
+                      "message": message_json(message, reactions=reactions)},
+                 conversation_id=message.conversation_id)
 
 
 def receipt_updated(membership: Membership, **routing) -> dict:

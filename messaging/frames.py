@@ -13,6 +13,7 @@ from chatsite.realtime import Socket, frame, on_socket_close, on_socket_open
 
 from . import assistant, selectors, services
 from .events import render_message
+from .serializers import message_json
 
 RESUME_PAGE = 200  # messages per history frame; the tab asks again while ``more``
 
@@ -54,12 +55,14 @@ def resume(*, socket: Socket, frame: protocol.Resume) -> dict:
     user = socket.user
     membership = selectors.access_membership(user, frame.conversation)
     messages, more = selectors.list_messages(membership.conversation_id, after_seq=frame.after_seq, limit=RESUME_PAGE)
-    starred = selectors.starred_ids(user, messages)
-    reply = {
-        "type": "history", "conversation": membership.conversation_id, "after_seq": frame.after_seq, "more": more,
-        "messages": [{"seq": m.seq, "id": m.pk, "client_id": m.client_id if m.sender_id == user.pk else "",
-                      "sender_id": m.sender_id, "html": render_message(m, starred=starred)} for m in messages],
-    }
+    reply = {"type": "history", "conversation": membership.conversation_id, "after_seq": frame.after_seq, "more": more}
+    if socket.api:  # an app or a bot: the messages as data (messaging.serializers)
+        reply["messages"] = [message_json(m, reactions=selectors.reaction_summary(m),
+                                          client_id=m.client_id if m.sender_id == user.pk else "") for m in messages]
+    else:
+        starred = selectors.starred_ids(user, messages)
+        reply["messages"] = [{"seq": m.seq, "id": m.pk, "client_id": m.client_id if m.sender_id == user.pk else "",
+                              "sender_id": m.sender_id, "html": render_message(m, starred=starred)} for m in messages]
     if membership.conversation.is_group:
         reply["members"] = selectors.list_member_summaries(membership.conversation_id)
     return reply

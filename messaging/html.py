@@ -72,6 +72,13 @@ def _sender_name(sender) -> str:
     return sender.display_name if sender else ""
 
 
+def _via(message: Message) -> str:
+    """"via <hook name>" after the sender of a message an incoming webhook posted."""
+    if not message.via:
+        return ""
+    return f'<span class="msg-via">{escape(_("via %(name)s") % {"name": message.via})}</span> '
+
+
 def _body(message: Message) -> str:
     pk = message.pk
     if message.is_deleted:
@@ -135,7 +142,7 @@ def render_message_item(message: Message, *, reactions: list[dict] = (), starred
     return (
         f'<li {attrs}><div class="msg-bubble">'
         f'<p class="msg-meta"><span class="msg-sender">{sender or words["deleted_account"]}</span> '
-        f'<time datetime="{iso}">{hhmm}</time> {edited}'
+        f'{_via(m)}<time datetime="{iso}">{hhmm}</time> {edited}'
         f'<span class="msg-status" data-status></span> '
         f'<button type="button" class="msg-seen link-button" data-seen hx-get="{seen_url}" '
         f'hx-target="#seen-{m.pk}" hx-swap="innerHTML"></button></p>'

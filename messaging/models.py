@@ -130,6 +130,8 @@ class Message(models.Model):
     # Space-separated ids of the mentioned users, "all" for @all: lets one rendering of a message
     # highlight it for exactly the people it mentions (a per-user CSS rule, like "mine").
     mention_ids = models.CharField(max_length=2000, blank=True)
+    # The incoming webhook that posted it, by name, shown as "via <name>" ("" for anything else).
+    via = models.CharField(max_length=80, blank=True, default="")
 
     class Meta:
         constraints = [
@@ -334,3 +336,47 @@ class AssistantUsage(models.Model):
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+class Webhook(models.Model):
+    """An outgoing webhook: a bot's URL that receives, as signed JSON, the events of the chats its
+    person is in (messaging/webhooks.py). Registered with a token (POST /api/v1/webhooks); it stops
+    with the token. After WEBHOOK_MAX_FAILURES failed calls in a row it is disabled, and its person told."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhooks")
+    token = models.ForeignKey("accounts.ApiToken", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    url = models.URLField(max_length=500)
+    # The HMAC key each call is signed with. Kept as it is (signing needs it); shown once, when made.
+    secret = models.CharField(max_length=64)
+    active = models.BooleanField(default=True)
+    failures = models.PositiveIntegerField(default=0)  # failed calls in a row
+    last_error = models.CharField(max_length=300, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["active", "user"])]
+
+    def __str__(self):
+        return f"Webhook #{self.pk} of {self.user_id}"
+
+
+class IncomingWebhook(models.Model):
+    """A chat's incoming webhook: POST /hooks/<secret> with {"text": …} posts a message there as
+    its creator, marked "via <name>". Only the secret's hash is stored: it is shown once."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="incoming_webhooks")
+    creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(gettext_lazy("Name"), max_length=80)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=16)  # the first characters, to tell hooks apart
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["conversation", "revoked_at"])]
+
+    def __str__(self):
+        return self.name

@@ -91,14 +91,14 @@ def _check_contact(user: User, conversation: Conversation) -> None:
 
 def _append_message(*, conversation: Conversation, last_seq: int, sender: User | None, kind: str, body: str,
                     body_html: str, client_id: str = "", reply_to: Message | None = None,
-                    mention_ids: str = "", attachments: list[Attachment] = ()) -> Message:
+                    mention_ids: str = "", attachments: list[Attachment] = (), via: str = "") -> Message:
     """Store a message under the next seq. Must run inside the caller's transaction, with the
     conversation's seq locked (store.lock_membership or store.lock_last_seq), so that seqs are
     gapless and never handed out twice. ``attachments``: uploads it claims (uploads.claim_uploads,
     locked by the caller)."""
     message = store.insert_message(conversation=conversation, seq=last_seq + 1, sender=sender, kind=kind, body=body,
                                    body_html=body_html, client_id=client_id, reply_to=reply_to,
-                                   mention_ids=mention_ids)
+                                   mention_ids=mention_ids, via=via)
     if attachments:
         Attachment.objects.filter(pk__in=[a.pk for a in attachments]).update(message=message)
         for attachment in attachments:
@@ -118,7 +118,7 @@ def _stored_retry(user: User, client_id: str) -> Message | None:
 
 
 def send_message(*, user: User, conversation_id: int, body: str, client_id: str = "",
-                 reply_to_id: int | None = None, attachment_ids=()) -> SendResult:
+                 reply_to_id: int | None = None, attachment_ids=(), via: str = "") -> SendResult:
     """Store and announce a message. A retry (same ``client_id``) stores nothing and returns the
     stored message: the unique (sender, client_id) index refuses the copy, so no lookup is needed
     before the insert on the usual path.
@@ -133,7 +133,7 @@ def send_message(*, user: User, conversation_id: int, body: str, client_id: str 
                       _("You are sending messages too fast. Please wait a moment."))
         with transaction.atomic():
             message, mentioned = _store_sent_message(user, parse_id(conversation_id), body, client_id, reply_to_id,
-                                                     attachment_ids)
+                                                     attachment_ids, via)
     except (IntegrityError, ServiceError):
         # A retry of a stored message (the unique index refused the copy) is answered with it,
         # whatever changed since (a rate limit, a removal from the group), as if the first answer
@@ -146,7 +146,7 @@ def send_message(*, user: User, conversation_id: int, body: str, client_id: str 
 
 
 def _store_sent_message(user: User, conversation_id: int | None, body: str, client_id: str,
-                        reply_to_id, attachment_ids=()) -> tuple[Message, "Mentions"]:
+                        reply_to_id, attachment_ids=(), via: str = "") -> tuple[Message, "Mentions"]:
     found = conversation_id and store.lock_membership(conversation_id=conversation_id, user_id=user.pk)
     if not found:
         raise NotFound(_("That conversation does not exist or you are not a member of it."), code=ErrorCode.NOT_MEMBER)
@@ -167,7 +167,7 @@ def _store_sent_message(user: User, conversation_id: int | None, body: str, clie
         conversation=conversation, last_seq=conversation.last_seq, sender=user,
         kind=uploads.message_kind(attachments) if attachments else Message.Kind.TEXT, body=body,
         body_html=render_message_html(body, mentioned=mentioned.names) if body else "", client_id=client_id,
-        reply_to=reply_to, mention_ids=mentioned.ids_attribute, attachments=attachments,
+        reply_to=reply_to, mention_ids=mentioned.ids_attribute, attachments=attachments, via=via,
     )
     _store_mentions(message, mentioned)
     # An assistant chat, or "@assistant": the answer streams on the event loop after the commit.

@@ -33,7 +33,7 @@ def _sql() -> dict[str, str]:
                                               "mention_all_policy", "last_seq", "last_message", "last_activity_at")}
     subscribed = push.subscribed_sql(membership + "." + mc["user"])
     inserted = ("conversation", "seq", "sender", "kind", "body", "body_html", "reply_to", "client_id", "created_at",
-                "mention_ids")
+                "mention_ids", "via")
     return {
         # The conversation row is locked (FOR UPDATE where the database has row locks; SQLite's
         # IMMEDIATE transaction already holds the database's write lock) while the seq is taken.
@@ -118,19 +118,19 @@ def lock_last_seq(conversation_id: int) -> int:
 
 
 def insert_message(*, conversation: Conversation, seq: int, sender, kind: str, body: str, body_html: str,
-                   client_id: str, reply_to: Message | None, mention_ids: str) -> Message:
+                   client_id: str, reply_to: Message | None, mention_ids: str, via: str = "") -> Message:
     """Store the message under ``seq`` and make it the conversation's last one."""
     now = timezone.now()
     stored_now = connection.ops.adapt_datetimefield_value(now)
     sender_id = sender.pk if sender else None
     reply_to_id = reply_to.pk if reply_to else None
     (message_id,), = _run("insert", [conversation.pk, seq, sender_id, kind, body, body_html, reply_to_id, client_id,
-                                     stored_now, mention_ids])
+                                     stored_now, mention_ids, via])
     _run("advance_conversation", [seq, message_id, stored_now, conversation.pk])
     # As the ORM would load the row (Model.from_db): a saved instance, not one to insert.
     message = _loaded(Message, id=message_id, conversation_id=conversation.pk, seq=seq, sender_id=sender_id, kind=kind,
                       body=body, body_html=body_html, reply_to_id=reply_to_id, client_id=client_id, created_at=now,
-                      edited_at=None, deleted_at=None, mention_ids=mention_ids)
+                      edited_at=None, deleted_at=None, mention_ids=mention_ids, via=via)
     message.conversation, message.sender, message.reply_to = conversation, sender, reply_to
     return message
 

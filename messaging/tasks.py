@@ -2,7 +2,7 @@
 
 from chatsite.tasks import durable_task, periodic
 
-from . import digests, uploads
+from . import digests, uploads, webhooks
 
 
 @periodic("send_digests", every_setting="DIGEST_EVERY_MINUTES")
@@ -17,3 +17,10 @@ def send_digests() -> int:
 def cleanup_uploads() -> int:
     """Uploads no message claimed within UPLOAD_GRACE_MINUTES (the ``cleanup_uploads`` command by hand)."""
     return len(uploads.delete_unclaimed_uploads())
+
+
+@durable_task(retries=webhooks.DELIVERY_RETRIES, retry_on=(webhooks.DeliveryFailed,), private_args=("body",))
+def deliver_webhook(*, webhook_id: int, delivery_id: str, event_type: str, body: str) -> str:
+    """One event to one outgoing webhook (messaging.webhooks): retried with backoff while the
+    receiver fails, until the webhook is disabled."""
+    return webhooks.deliver(webhook_id=webhook_id, delivery_id=delivery_id, event_type=event_type, body=body)

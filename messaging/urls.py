@@ -2,7 +2,7 @@ from django.urls import path
 
 import chatsite.ids  # noqa: F401  (registers the <id:...> path converter)
 
-from . import report_views, views
+from . import hook_views, report_views, views
 
 urlpatterns = [
     path("chats/", views.conversation_list, name="conversation_list"),
@@ -31,4 +31,8 @@ urlpatterns = [
     path("m/<id:message_id>/star/", views.star, name="star_message"),
     path("m/<id:message_id>/report/", report_views.report_message, name="report_message"),
     path("people/<id:user_id>/report/", report_views.report_person, name="report_person"),
+    path("c/<id:conversation_id>/hooks/", hook_views.incoming_hooks, name="incoming_hooks"),
+    path("c/<id:conversation_id>/hooks/<id:hook_id>/revoke/", hook_views.revoke_incoming_hook,
+         name="revoke_incoming_hook"),
+    path("hooks/<str:secret>", hook_views.incoming_hook, name="incoming_hook"),
 ]

@@ -82,3 +82,80 @@ def authenticate_api_token(secret: str) -> ApiToken | None:
 
 def list_api_tokens(*, user: User):
     return user.api_tokens.filter(revoked_at__isnull=True).order_by("-created_at")
+
+
+# --- Socket sign-in for API clients (chatsite.ws_auth) --------------------------------------------
+# A ticket stands in for a bearer token where a client cannot set the socket's subprotocol: it is
+# made by an API call signed in with the token, opens one socket within SOCKET_TICKET_SECONDS, and
+# is then gone. Only its hash is kept (in the cache), like the tokens'.
+TICKET_PREFIX = "chat_tkt_"
+
+
+def _ticket_key(ticket: str) -> str:
+    return f"socket-ticket:{hash_token(ticket)}"
+
+
+def issue_socket_ticket(*, user: User, api_token: ApiToken | None = None, expires_at: float | None = None) -> str:
+    """A one-time ticket for a socket of ``user``, bound to the token that asked for it (its
+    revocation closes the socket) or to the expiry of the JWT that did (``expires_at``)."""
+    from django.core.cache import cache
+
+    if api_token is not None and api_token.expires_at:
+        expires_at = api_token.expires_at.timestamp()
+    ticket = TICKET_PREFIX + secrets.token_urlsafe(32)
+    cache.set(_ticket_key(ticket), {"user_id": user.pk, "token_id": api_token.pk if api_token else None,
+                                    "expires_at": expires_at,
+                                    "read_only": bool(api_token is not None and not api_token.can_write)},
+              timeout=settings.SOCKET_TICKET_SECONDS)
+    return ticket
+
+
+def _redeem_ticket(ticket: str):
+    """The ticket's record, once: of two sockets racing with one ticket, only the one whose delete
+    removed the key is let in."""
+    from django.core.cache import cache
+
+    if not ticket.startswith(TICKET_PREFIX) or len(ticket) > 100:
+        return None
+    key = _ticket_key(ticket)
+    record = cache.get(key)
+    if record is None or not cache.delete(key):
+        return None
+    return record
+
+
+def authenticate_socket(kind: str, value: str):
+    """The chatsite.ws_auth authenticator: a bearer token (personal access token or JWT access
+    token) or a ticket -> ApiCredential, or None when it is not (or no longer) valid."""
+    from allauth.headless.tokens.strategies.jwt.internal import validate_access_token
+
+    from chatsite.ws_auth import ApiCredential
+
+    if kind == "ticket":
+        record = _redeem_ticket(value)
+        if record is None:
+            return None
+        user = User.objects.filter(pk=record["user_id"], is_active=True).first()
+        token_id = record["token_id"]
+        if user is None or (token_id and not ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).exists()):
+            return None
+        return ApiCredential(user=user, token_id=token_id, expires_at=record["expires_at"],
+                             read_only=record.get("read_only", False))
+    if value.startswith(TOKEN_PREFIX):
+        token = authenticate_api_token(value)
+        if token is None:
+            return None
+        return ApiCredential(user=token.user, token_id=token.pk,
+                             expires_at=token.expires_at.timestamp() if token.expires_at else None,
+                             read_only=not token.can_write)
+    try:
+        found = validate_access_token(value)
+    except Exception:  # a malformed JWT is a refused one
+        found = None
+    if not found:
+        return None
+    user, payload = found
+    user = User.objects.filter(pk=user.pk, is_active=True).first()
+    if user is None:
+        return None
+    return ApiCredential(user=user, token_id=None, expires_at=float(payload["exp"]) if payload.get("exp") else None)

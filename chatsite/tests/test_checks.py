@@ -82,6 +82,12 @@ def test_the_defaults_pass():
     ("OPENAI_BASE_URL", "http://", "chatsite.E036"),
     ("ASSISTANT_NAME", " ", "chatsite.E037"),
     ("ASSISTANT_NAME", "x" * 41, "chatsite.E037"),
+    # Bots: API sockets and webhooks.
+    ("SOCKET_TICKET_SECONDS", 0, "chatsite.E050"),
+    ("SOCKET_TICKET_SECONDS", 3600, "chatsite.E050"),
+    ("WEBHOOK_MAX_FAILURES", 0, "chatsite.E051"),
+    ("WEBHOOK_TIMEOUT_SECONDS", 0, "chatsite.E052"),
+    ("INCOMING_WEBHOOK_RATE_LIMIT", "lots", "chatsite.E053"),
 ])
 def test_each_bad_setting_gives_its_error(setting, value, error_id):
     with override_settings(**{setting: value}):

@@ -38,6 +38,7 @@ PUBLIC = {
     "manifest": "the web app manifest: a browser fetches it without cookies",
     "service_worker": "the service worker script, registered from the sign-in page too",
     "offline": "the offline page the service worker caches without cookies",
+    "incoming_hook": "a chat's incoming webhook: a script posts with the secret in its URL (messaging/hook_views.py)",
 }
 
 # Whole APIs that sign their callers in themselves and answer in JSON (401, never a redirect).

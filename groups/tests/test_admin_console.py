@@ -14,7 +14,7 @@ from accounts.models import Block, Notification, User
 from accounts.services.friends import block_user, respond_to_friend_request, send_friend_request
 from conftest import make_user
 from groups.services import create_group, invite
-from messaging.models import Attachment, Star
+from messaging.models import Attachment, IncomingWebhook, Star, Webhook
 from messaging.moderation import report_message
 from messaging.services import get_or_create_direct_conversation, send_message, toggle_reaction, toggle_star
 
@@ -23,6 +23,8 @@ pytestmark = pytest.mark.django_db
 SECRET_BODY = "the secret plan is under the third stone"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPTOTPSECRET"
 SOCIAL_TOKEN = "ya29.social-access-token-value"
+WEBHOOK_SECRET = "whsec_signing-secret-value"
+HOOK_HASH = "hook-secret-hash-value"
 
 
 def world(prefix: str) -> None:
@@ -48,6 +50,10 @@ def world(prefix: str) -> None:
                                                                            "secret": "app-client-secret"})
     account = SocialAccount.objects.create(user=one, provider="github", uid=f"{prefix}-uid")
     SocialToken.objects.create(app=app, account=account, token=SOCIAL_TOKEN, token_secret="token-secret")
+    # A bot's webhooks: their signing secret and hook URL never show.
+    Webhook.objects.create(user=one, url="https://bot.example.com/hook", secret=WEBHOOK_SECRET)
+    IncomingWebhook.objects.create(conversation=group, creator=one, name="CI", secret_hash=f"{prefix}{HOOK_HASH}",
+                                   prefix="chat_hook_abcd")
 
 
 @pytest.fixture
@@ -66,7 +72,8 @@ def test_every_model_of_ours_is_in_the_admin():
     ours = {"accounts.User", "accounts.Friendship", "accounts.FriendRequest", "accounts.Block",
             "accounts.Notification", "messaging.Conversation", "messaging.Message",
             "messaging.Attachment", "messaging.Reaction", "messaging.Star", "messaging.Mention",
-            "groups.GroupInvitation", "messaging.Report", "messaging.AuditEntry"}
+            "groups.GroupInvitation", "messaging.Report", "messaging.AuditEntry", "messaging.Webhook",
+            "messaging.IncomingWebhook"}
     assert ours <= registered, sorted(ours - registered)
     # Who is in which chat is seen only through a report (the moderation queue), never browsed.
     assert "messaging.Membership" not in registered
@@ -92,7 +99,8 @@ def test_every_list_page_costs_the_same_queries_whatever_the_rows(boss_client):
 
 def test_no_page_shows_a_password_hash_a_token_a_secret_or_a_message(boss_client):
     world("a")
-    secrets = [SECRET_BODY, TOTP_SECRET, SOCIAL_TOKEN, "token-secret", "app-client-secret", "we met at the party"]
+    secrets = [SECRET_BODY, TOTP_SECRET, SOCIAL_TOKEN, "token-secret", "app-client-secret", "we met at the party",
+               WEBHOOK_SECRET, HOOK_HASH]
     # Django's own user page shows the hash's first characters (and the salt's): neither may appear.
     hashes = [part[:6] for user in User.objects.all() for part in user.password.split("$")[1:]]
     pages = []
