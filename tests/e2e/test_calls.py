@@ -25,7 +25,9 @@ def expect_playing(page, name):
     video = remote_tile(page, name).locator("video")
     expect(video).to_be_attached()
     try:
-        page.wait_for_function(PLAYING, arg=video.element_handle())
+        # A wait, not a speed check: three browsers' fake cameras and ICE on a busy 2-core machine
+        # can take longer than the default wait to connect a mesh.
+        page.wait_for_function(PLAYING, arg=video.element_handle(), timeout=30_000)
     except Exception:
         state = page.evaluate("""() => Array.from(document.querySelectorAll('figure')).map(f => [f.getAttribute('aria-label'),
           f.dataset.peer, f.dataset.connected, f.textContent, f.querySelector('video').readyState,
