@@ -477,6 +477,7 @@ class ApiPerson(Outgoing):
     id: Id
     username: str
     display_name: str
+    avatar_url: str | None  # GET it with the same bearer token; null without an avatar
 
 
 class ApiAttachment(Outgoing):
@@ -485,10 +486,12 @@ class ApiAttachment(Outgoing):
     name: str
     content_type: str
     size: int
+    status: Literal["ready", "pending"]  # pending: an S3 direct upload not finished yet
     width: int | None
     height: int | None
     duration_ms: int | None
-    url: str  # the authorised download (/files/<id>/), with the same Authorization: Bearer
+    url: str | None  # the authorised download (GET /api/v1/attachments/<id>, same bearer); null until sent
+    thumbnail_url: str | None  # an image's small WebP, the same way
 
 
 class ApiReaction(Outgoing):

@@ -6,16 +6,17 @@ whether or not it exists: nothing says what lies behind an id."""
 
 from datetime import datetime
 
-from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
 
 from accounts.api import PersonOut, person_out
 from chatsite.apikit import ERRORS, responses
 from chatsite.ids import MAX_ID
+from chatsite.protocol import ApiAttachment, ApiMessage
 
 from . import file_transport, selectors, services
 from .html import conversation_title
-from .models import Attachment, Membership, Message
+from .models import Membership, Message
+from .serializers import attachment_json, message_json
 
 router = Router(tags=["conversations"])
 message_router = Router(tags=["messages"])
@@ -27,24 +28,9 @@ SEQ = {"ge": 0, "lt": MAX_ID}  # a message number: what the database can hold
 
 # --- schemas ------------------------------------------------------------------------------------
 
-class AttachmentOut(Schema):
-    id: int
-    name: str
-    size: int
-    kind: str  # image | audio | video | file
-    content_type: str
-    status: str  # ready | pending (an S3 direct upload not finished yet)
-    width: int | None = None
-    height: int | None = None
-    duration_ms: int | None = None
-    url: str | None = None  # GET it with the same bearer token; None until a message claims it
-    thumbnail_url: str | None = None
-
-
-class ReactionOut(Schema):
-    emoji: str
-    count: int
-    user_ids: list[int]
+# Messages and files have one shape everywhere an API client sees them (the socket's JSON twins,
+# webhooks, these endpoints): chatsite.protocol declares it, messaging.serializers builds it.
+AttachmentOut = ApiAttachment
 
 
 class ReplyOut(Schema):
@@ -54,22 +40,9 @@ class ReplyOut(Schema):
     preview: str
 
 
-class MessageOut(Schema):
-    id: int
-    conversation_id: int
-    seq: int
-    kind: str  # text | image | file | audio | video | link | system | call
-    sender: PersonOut | None  # None for the server's own lines ("Ana added Bo")
-    body: str  # the markdown as written ("" once deleted)
-    body_html: str  # the sanitised HTML the site shows
-    client_id: str | None = None  # the id the sender's client gave it (only shown to the sender)
-    reply_to: ReplyOut | None = None
-    created_at: datetime
-    edited_at: datetime | None = None
-    deleted: bool
-    reactions: list[ReactionOut]
-    attachments: list[AttachmentOut]
-    starred: bool
+class MessageOut(ApiMessage):
+    reply: ReplyOut | None = None  # a preview of the message ``reply_to`` answers
+    starred: bool  # by the caller
 
 
 class MessagePage(Schema):
@@ -156,32 +129,16 @@ class StarOut(Schema):
 
 # --- how models become JSON ---------------------------------------------------------------------
 
-def attachment_out(attachment: Attachment) -> dict:
-    claimed = attachment.message_id is not None
-    url = reverse("api-v1:attachment_download", args=[attachment.pk]) if claimed else None
-    return {
-        "id": attachment.pk, "name": attachment.original_name, "size": attachment.size, "kind": attachment.kind,
-        "content_type": attachment.content_type, "status": attachment.status, "width": attachment.width,
-        "height": attachment.height, "duration_ms": attachment.duration_ms, "url": url,
-        "thumbnail_url": f"{url}?thumbnail=1" if url and attachment.thumbnail else None,
-    }
+attachment_out = attachment_json
 
 
 def message_out(message: Message, *, viewer_id: int, starred: set[int]) -> dict:
     reply = message.reply_to
-    reactions = selectors.reaction_summary(message)
-    files = list(message.attachments.all()) if message.kind in selectors.FILE_KINDS else []
+    own = message.sender_id == viewer_id
     return {
-        "id": message.pk, "conversation_id": message.conversation_id, "seq": message.seq, "kind": message.kind,
-        "sender": person_out(message.sender) if message.sender else None,
-        "body": message.body, "body_html": message.body_html,
-        "client_id": (message.client_id or None) if message.sender_id == viewer_id else None,
-        "reply_to": {"id": reply.pk, "seq": reply.seq, "sender_id": reply.sender_id, "preview": reply.preview}
+        **message_json(message, reactions=selectors.reaction_summary(message), client_id=message.client_id if own else ""),
+        "reply": {"id": reply.pk, "seq": reply.seq, "sender_id": reply.sender_id, "preview": reply.preview}
         if reply else None,
-        "created_at": message.created_at, "edited_at": message.edited_at, "deleted": message.is_deleted,
-        "reactions": [{"emoji": r["emoji"], "count": r["count"], "user_ids": [int(i) for i in r["user_ids"].split()]}
-                      for r in reactions],
-        "attachments": [attachment_out(a) for a in files],
         "starred": message.pk in starred,
     }
 

@@ -16,15 +16,19 @@ from .models import Message
 def person_json(user) -> dict | None:
     if user is None:
         return None
-    return {"id": user.pk, "username": user.username, "display_name": user.display_name}
+    return {"id": user.pk, "username": user.username, "display_name": user.display_name,
+            "avatar_url": reverse("avatar", args=[user.pk]) if user.avatar else None}
 
 
 def attachment_json(attachment) -> dict:
+    """An upload (``url`` None until a message claims it) or a message's file. ``url`` is the API's
+    authorised download, fetched with the same bearer token."""
+    url = reverse("api-v1:attachment_download", args=[attachment.pk]) if attachment.message_id else None
     return {
         "id": attachment.pk, "kind": attachment.kind, "name": attachment.original_name,
-        "content_type": attachment.content_type, "size": attachment.size, "width": attachment.width,
-        "height": attachment.height, "duration_ms": attachment.duration_ms,
-        "url": reverse("attachment", args=[attachment.pk]),
+        "content_type": attachment.content_type, "size": attachment.size, "status": attachment.status,
+        "width": attachment.width, "height": attachment.height, "duration_ms": attachment.duration_ms,
+        "url": url, "thumbnail_url": f"{url}?thumbnail=1" if url and attachment.thumbnail else None,
     }
 
 

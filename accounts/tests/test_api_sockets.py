@@ -193,7 +193,7 @@ async def test_api_sockets_get_json_twins_and_browsers_the_html(people):
     message = twin["message"]
     assert twin["conversation"] == chat.pk and "html" not in twin
     assert message["body"] == "hi **bot**" and message["html"] == "<p>hi <strong>bot</strong></p>"
-    assert message["sender"] == {"id": ana.pk, "username": "ana", "display_name": ana.display_name}
+    assert message["sender"] == {"id": ana.pk, "username": "ana", "display_name": ana.display_name, "avatar_url": None}
     assert message["seq"] == 1 and message["kind"] == "text" and message["attachments"] == []
     assert message["client_id"] == "c-1" and message["deleted"] is False and message["edited_at"] is None
     html = await next_of_type(browser, "message.created")

@@ -72,13 +72,13 @@ def test_send_is_idempotent_by_client_id(api_as, alice, bob, direct):
     sent = api.post(f"/conversations/{direct.pk}/messages", {"body": "**hi**", "client_id": "bot-1"})
     assert sent.status_code == 201
     message = sent.json()
-    assert message["body"] == "**hi**" and "<strong>hi</strong>" in message["body_html"]
+    assert message["body"] == "**hi**" and "<strong>hi</strong>" in message["html"]
     assert message["sender"]["id"] == alice.pk and message["client_id"] == "bot-1" and message["seq"] == 1
     retry = api.post(f"/conversations/{direct.pk}/messages", {"body": "**hi**", "client_id": "bot-1"})
     assert retry.status_code == 200 and retry.json()["id"] == message["id"]
     assert Message.objects.filter(conversation=direct).count() == 1
     # The client id is the sender's business.
-    assert api_as(bob).get(f"/messages/{message['id']}").json()["client_id"] is None
+    assert api_as(bob).get(f"/messages/{message['id']}").json()["client_id"] == ""
 
 
 def test_send_refusals_say_what_and_which_field(api_as, alice, direct, settings):
@@ -101,7 +101,8 @@ def test_a_reply_names_the_message_it_answers(api_as, alice, bob, direct, send):
     asked = send(bob, "lunch?")
     reply = api_as(alice).post(f"/conversations/{direct.pk}/messages", {"body": "yes", "reply_to": asked.pk})
     assert reply.status_code == 201
-    assert reply.json()["reply_to"] == {"id": asked.pk, "seq": asked.seq, "sender_id": bob.pk, "preview": "lunch?"}
+    assert reply.json()["reply_to"] == asked.pk
+    assert reply.json()["reply"] == {"id": asked.pk, "seq": asked.seq, "sender_id": bob.pk, "preview": "lunch?"}
 
 
 def test_edit_and_delete_my_own_messages_only(api_as, alice, bob, direct, send):
