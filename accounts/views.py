@@ -1,5 +1,3 @@
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
@@ -10,9 +8,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from chatsite.errors import InvalidInput, ServiceError
+from chatsite.errors import ServiceError
 from chatsite.files import serve_stored_file
-from chatsite.http import safe_redirect, service_errors
+from chatsite.http import json_object, safe_redirect, service_errors
 
 from . import push, selectors, services
 from .forms import ApiTokenForm, DeleteAccountForm, ProfileForm, SettingsForm
@@ -225,21 +223,14 @@ def api_token_revoke(request, token_id: int):
 
 # --- Web Push: the settings switch (static/js/push.js) ---------------------------------------------
 
-def _json_body(request) -> dict:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        body = None
-    if not isinstance(body, dict):
-        raise InvalidInput(_("The browser sent a push subscription that is not JSON."))
-    return body
+_NOT_A_SUBSCRIPTION = gettext_lazy("The browser sent a push subscription that is not JSON.")
 
 
 @require_POST
 @service_errors
 def push_subscription_add(request):
     """The switch turned on: this device's PushSubscription.toJSON()."""
-    body = _json_body(request)
+    body = json_object(request, refusal=_NOT_A_SUBSCRIPTION)
     keys = body.get("keys") if isinstance(body.get("keys"), dict) else {}
     push.subscribe(user=request.user, endpoint=body.get("endpoint"), p256dh=keys.get("p256dh"), auth=keys.get("auth"),
                    user_agent=push.device_label(request.headers.get("User-Agent", "")))
@@ -250,5 +241,5 @@ def push_subscription_add(request):
 @service_errors
 def push_subscription_remove(request):
     """The switch turned off, or signing out: {"endpoint": ...}."""
-    body = _json_body(request)
+    body = json_object(request, refusal=_NOT_A_SUBSCRIPTION)
     return JsonResponse({"ok": push.unsubscribe(user=request.user, endpoint=body.get("endpoint"))})

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from .errors import ServiceError
+from .errors import InvalidInput, RateLimited, ServiceError
 
 
 def service_errors(view):
@@ -25,7 +25,7 @@ def service_errors(view):
             return view(request, *args, **kwargs)
         except ServiceError as error:
             if request.accepts("application/json") and not request.accepts("text/html"):
-                return JsonResponse({"error": error.as_dict()}, status=error.status, headers={"X-Error-Code": error.code})
+                return json_error(error)
             if request.htmx or request.method == "GET":
                 return HttpResponse(error.message, status=error.status, content_type="text/plain; charset=utf-8",
                                     headers={"X-Error-Code": error.code})
@@ -33,6 +33,27 @@ def service_errors(view):
             return safe_redirect(request, request.headers.get("Referer", ""), reverse("home"))
 
     return wrapper
+
+
+def json_error(error: ServiceError) -> JsonResponse:
+    """The one JSON shape of a refusal, ``{"error": {code, message, field?}}`` (as the API's), with
+    its code in ``X-Error-Code`` and, for a rate limit, ``Retry-After``."""
+    headers = {"X-Error-Code": str(error.code)}
+    if isinstance(error, RateLimited) and error.retry_after:
+        headers["Retry-After"] = str(error.retry_after)
+    return JsonResponse({"error": error.as_dict()}, status=error.status, headers=headers)
+
+
+def json_object(request, *, refusal: str) -> dict:
+    """The request's body as a JSON object, or InvalidInput with ``refusal`` (not JSON, not an
+    object, nested too deeply)."""
+    try:
+        body = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        body = None
+    if not isinstance(body, dict):
+        raise InvalidInput(str(refusal))
+    return body
 
 
 def safe_redirect(request, target: str, default: str) -> HttpResponseRedirect:

@@ -1,8 +1,6 @@
 """A chat's incoming webhooks: the page that makes and revokes them, and the public endpoint a
 script posts to. Transport only: messaging.webhooks does the work."""
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
@@ -12,8 +10,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from chatsite.errors import InvalidInput, RateLimited, ServiceError
-from chatsite.http import service_errors
+from chatsite.errors import InvalidInput, ServiceError
+from chatsite.http import json_error, json_object, service_errors
 
 from . import selectors, webhooks
 
@@ -48,13 +46,6 @@ def revoke_incoming_hook(request, conversation_id: int, hook_id: int):
     return redirect("incoming_hooks", conversation_id=conversation_id)
 
 
-def _error(error: ServiceError) -> JsonResponse:
-    headers = {"X-Error-Code": str(error.code)}
-    if isinstance(error, RateLimited) and error.retry_after:
-        headers["Retry-After"] = str(error.retry_after)
-    return JsonResponse({"error": error.as_dict()}, status=error.status, headers=headers)
-
-
 @login_not_required  # public: the secret in the URL is the credential
 @csrf_exempt  # a script, not a browser form: there is no cookie to forge a request with
 @require_POST
@@ -62,13 +53,10 @@ def incoming_hook(request, secret: str):
     """``curl -d '{"text":"hi"}' -H 'Content-Type: application/json' <URL>``: 201 with the
     message's id and seq, or the API's JSON error."""
     try:
-        try:
-            payload = json.loads(request.body or b"null")
-        except (ValueError, RecursionError):
-            raise InvalidInput(_("The body is not valid JSON: send {\u201ctext\u201d: \u201c\u2026\u201d}.")) from None
-        if not isinstance(payload, dict) or "text" not in payload:
+        payload = json_object(request, refusal=_("The body is not a JSON object: send {\u201ctext\u201d: \u201c\u2026\u201d}."))
+        if "text" not in payload:
             raise InvalidInput(_("Send a JSON object with a \u201ctext\u201d string."), field="text")
         message = webhooks.post_through_incoming_webhook(secret=secret, text=payload["text"])
     except ServiceError as error:
-        return _error(error)
+        return json_error(error)
     return JsonResponse({"id": message.pk, "conversation": message.conversation_id, "seq": message.seq}, status=201)
