@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from chatsite.errors import ServiceError
+from chatsite.errors import InvalidInput, ServiceError
 from chatsite.files import serve_stored_file
 from chatsite.http import json_object, safe_redirect, service_errors
 
@@ -223,14 +223,18 @@ def api_token_revoke(request, token_id: int):
 
 # --- Web Push: the settings switch (static/js/push.js) ---------------------------------------------
 
-_NOT_A_SUBSCRIPTION = gettext_lazy("The browser sent a push subscription that is not JSON.")
+def _subscription_body(request) -> dict:
+    body = json_object(request)
+    if body is None:
+        raise InvalidInput(_("The browser sent a push subscription that is not JSON."))
+    return body
 
 
 @require_POST
 @service_errors
 def push_subscription_add(request):
     """The switch turned on: this device's PushSubscription.toJSON()."""
-    body = json_object(request, refusal=_NOT_A_SUBSCRIPTION)
+    body = _subscription_body(request)
     keys = body.get("keys") if isinstance(body.get("keys"), dict) else {}
     push.subscribe(user=request.user, endpoint=body.get("endpoint"), p256dh=keys.get("p256dh"), auth=keys.get("auth"),
                    user_agent=push.device_label(request.headers.get("User-Agent", "")))
@@ -241,5 +245,5 @@ def push_subscription_add(request):
 @service_errors
 def push_subscription_remove(request):
     """The switch turned off, or signing out: {"endpoint": ...}."""
-    body = json_object(request, refusal=_NOT_A_SUBSCRIPTION)
+    body = _subscription_body(request)
     return JsonResponse({"ok": push.unsubscribe(user=request.user, endpoint=body.get("endpoint"))})

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from .errors import InvalidInput, RateLimited, ServiceError
+from .errors import RateLimited, ServiceError
 
 
 def service_errors(view):
@@ -44,16 +44,14 @@ def json_error(error: ServiceError) -> JsonResponse:
     return JsonResponse({"error": error.as_dict()}, status=error.status, headers=headers)
 
 
-def json_object(request, *, refusal: str) -> dict:
-    """The request's body as a JSON object, or InvalidInput with ``refusal`` (not JSON, not an
-    object, nested too deeply)."""
+def json_object(request) -> dict | None:
+    """The request's body as a JSON object; None when it is not one (not JSON, another JSON value,
+    nested too deeply): the caller refuses with its own sentence."""
     try:
         body = json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError, RecursionError):
-        body = None
-    if not isinstance(body, dict):
-        raise InvalidInput(str(refusal))
-    return body
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def safe_redirect(request, target: str, default: str) -> HttpResponseRedirect:

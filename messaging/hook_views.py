@@ -53,7 +53,9 @@ def incoming_hook(request, secret: str):
     """``curl -d '{"text":"hi"}' -H 'Content-Type: application/json' <URL>``: 201 with the
     message's id and seq, or the API's JSON error."""
     try:
-        payload = json_object(request, refusal=_("The body is not a JSON object: send {\u201ctext\u201d: \u201c\u2026\u201d}."))
+        payload = json_object(request)
+        if payload is None:
+            raise InvalidInput(_("The body is not a JSON object: send {\u201ctext\u201d: \u201c\u2026\u201d}."))
         if "text" not in payload:
             raise InvalidInput(_("Send a JSON object with a \u201ctext\u201d string."), field="text")
         message = webhooks.post_through_incoming_webhook(secret=secret, text=payload["text"])
